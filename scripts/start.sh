@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The README's first command: install, prepare and start the web app and a worker on
+# http://127.0.0.1:8000. With no servers it runs on SQLite, a file-backed broker and an in-memory
+# channel layer; set DATABASE_URL, REDIS_URL and CELERY_BROKER_URL to use real servers.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/bootstrap.sh requirements.txt
+
+PY=.venv/bin/python
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+mkdir -p var/log
+$PY manage.py migrate --no-input
+$PY manage.py create_demo_admin
+
+echo "==> Starting a transcription worker (log: var/log/worker.log)"
+.venv/bin/celery -A uzwhisper worker -Q asr,default --concurrency 1 --loglevel INFO \
+  > var/log/worker.log 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+
+echo "==> Serving http://$HOST:$PORT/ (Ctrl+C stops both)"
+.venv/bin/uvicorn uzwhisper.asgi:application --host "$HOST" --port "$PORT" --log-level info

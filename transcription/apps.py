@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TranscriptionConfig(AppConfig):
+    name = "transcription"
+    verbose_name = "Transcription"

@@ -1,0 +1,177 @@
+"""The Whisper engine: the only module that imports faster_whisper. Django-free.
+
+A worker process loads a model once (`get_model`) and keeps it; the web process never calls this.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from uzwhisper.lib.model_bundle import model_checksum
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+logger = logging.getLogger(__name__)
+
+# Whisper base guesses Azerbaijani or Turkish for Uzbek speech: detection is restricted to these.
+SUPPORTED_LANGUAGES = ("uz", "ru")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    model_path: str
+    device: str = "auto"  # auto | cpu | cuda
+    compute_type: str = ""  # "" picks int8 on CPU and int8_float16 on GPU
+    cpu_threads: int = 0  # 0 lets CTranslate2 use every core
+
+
+@dataclass
+class LoadedModel:
+    whisper: WhisperModel
+    model_id: str
+    checksum: str
+    device: str
+    compute_type: str
+    load_seconds: float
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str = "auto"  # auto | uz | ru
+    beam_size: int = 1
+    vad_filter: bool = True
+    word_timestamps: bool = True
+    initial_prompt: str = ""
+
+
+@dataclass(frozen=True)
+class WordResult:
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    start: float
+    end: float
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    words: list[WordResult] = field(default_factory=list)
+
+
+@dataclass
+class Transcription:
+    language: str
+    language_probability: float
+    duration: float
+    segments: Iterator[SegmentResult]
+
+
+_models: dict[EngineConfig, LoadedModel] = {}
+_models_lock = threading.Lock()
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import ctranslate2
+
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+
+def get_model(config: EngineConfig) -> LoadedModel:
+    """Load the model for `config` once per process and return the cached instance after."""
+    with _models_lock:
+        loaded = _models.get(config)
+        if loaded is None:
+            loaded = _load(config)
+            _models[config] = loaded
+        return loaded
+
+
+def _load(config: EngineConfig) -> LoadedModel:
+    from faster_whisper import WhisperModel
+
+    path = Path(config.model_path)
+    if not (path / "model.bin").exists():
+        raise FileNotFoundError(f"No Whisper model at {path} (model.bin missing)")
+    device = _resolve_device(config.device)
+    compute_type = config.compute_type or ("int8_float16" if device == "cuda" else "int8")
+    started = time.perf_counter()
+    whisper = WhisperModel(
+        str(path), device=device, compute_type=compute_type, cpu_threads=config.cpu_threads
+    )
+    load_seconds = time.perf_counter() - started
+    checksum = model_checksum(path)
+    model_id = f"{path.name}@{checksum[:12]}"
+    logger.info("Loaded %s on %s (%s) in %.2f s", model_id, device, compute_type, load_seconds)
+    return LoadedModel(whisper, model_id, checksum, device, compute_type, load_seconds)
+
+
+def detect_language(
+    model: LoadedModel, audio: np.ndarray, *, vad_filter: bool
+) -> tuple[str, float]:
+    """The likelier of Uzbek and Russian for `audio`, with Whisper's probability for it."""
+    try:
+        _, _, all_probs = model.whisper.detect_language(audio, vad_filter=vad_filter)
+    except (ValueError, IndexError):
+        # VAD found no speech to concatenate: judge the raw audio instead.
+        _, _, all_probs = model.whisper.detect_language(audio, vad_filter=False)
+    probs = dict(all_probs)
+    language = max(SUPPORTED_LANGUAGES, key=lambda code: probs.get(code, 0.0))
+    return language, float(probs.get(language, 0.0))
+
+
+def transcribe(model: LoadedModel, audio: np.ndarray, options: TranscribeOptions) -> Transcription:
+    """Start transcribing 16 kHz mono `audio`; segments are produced lazily as decoding goes."""
+    if options.language == "auto":
+        language, probability = detect_language(model, audio, vad_filter=options.vad_filter)
+    else:
+        language, probability = options.language, 1.0
+    segments, info = model.whisper.transcribe(
+        audio,
+        language=language,
+        beam_size=options.beam_size,
+        vad_filter=options.vad_filter,
+        word_timestamps=options.word_timestamps,
+        initial_prompt=options.initial_prompt or None,
+        condition_on_previous_text=False,
+    )
+    return Transcription(
+        language=language,
+        language_probability=probability,
+        duration=float(info.duration),
+        segments=(_segment_result(s) for s in segments),
+    )
+
+
+def _segment_result(segment) -> SegmentResult:
+    words = [
+        WordResult(
+            start=float(w.start),
+            end=float(w.end),
+            text=w.word,
+            probability=float(w.probability),
+        )
+        for w in (segment.words or [])
+    ]
+    return SegmentResult(
+        start=float(segment.start),
+        end=float(segment.end),
+        text=segment.text.strip(),
+        avg_logprob=float(segment.avg_logprob),
+        no_speech_prob=float(segment.no_speech_prob),
+        words=words,
+    )

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def job_audio_path(job: Job, filename: str) -> str:
+    # The stored name never contains the user's filename: that lives in original_name.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"audio/{job.created_at:%Y/%m/%d}/{job.id}.{suffix[:8]}"
+
+
+class Job(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Language(models.TextChoices):
+        AUTO = "auto"
+        UZBEK = "uz"
+        RUSSIAN = "ru"
+
+    FINISHED_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
+    )
+    created_at = models.DateTimeField()
+
+    audio = models.FileField(upload_to=job_audio_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    size_bytes = models.BigIntegerField()
+    duration_s = models.FloatField()
+    codec = models.CharField(max_length=32, blank=True)
+
+    language_requested = models.CharField(
+        max_length=8, choices=Language.choices, default=Language.AUTO
+    )
+    language_detected = models.CharField(max_length=8, blank=True)
+    language_probability = models.FloatField(null=True, blank=True)
+    beam_size = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    vad_filter = models.BooleanField(default=True)
+    word_timestamps = models.BooleanField(default=True)
+    initial_prompt = models.CharField(max_length=1000, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True
+    )
+    progress = models.FloatField(default=0.0)  # 0..1, share of the audio decoded
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    model_id = models.CharField(max_length=128, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    processing_s = models.FloatField(null=True, blank=True)
+    real_time_factor = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED_STATUSES
+
+
+class Segment(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="segments")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    text = models.TextField()
+    avg_logprob = models.FloatField()
+    no_speech_prob = models.FloatField()
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="segment_unique_index_per_job")
+        ]
+
+    def __str__(self) -> str:
+        return f"[{self.start:.2f}-{self.end:.2f}] {self.text[:40]}"
+
+
+class Word(models.Model):
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="words")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    text = models.CharField(max_length=255)
+    probability = models.FloatField()
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segment", "index"], name="word_unique_index_per_segment"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.text

@@ -1,0 +1,86 @@
+"""Reads for the transcription app. Views and consumers fetch through these, never `.get()`."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Prefetch, Q, QuerySet
+from rest_framework import status
+
+from uzwhisper.errors import ApplicationError
+
+from .models import Job, Segment, Word
+
+
+def job_group(job_id: uuid.UUID | str) -> str:
+    return f"job-{job_id}"
+
+
+def job_list(
+    *, user: AbstractBaseUser, status: str | None = None, search: str | None = None
+) -> QuerySet[Job]:
+    jobs = Job.objects.filter(owner=user)
+    if status:
+        jobs = jobs.filter(status=status)
+    if search:
+        jobs = jobs.filter(
+            Q(original_name__icontains=search) | Q(segments__text__icontains=search)
+        ).distinct()
+    return jobs.order_by("-created_at")
+
+
+def job_get_for_user(*, user: AbstractBaseUser, job_id: uuid.UUID | str) -> Job:
+    """The job if `user` owns it; the same 404 whether it is missing or someone else's."""
+    try:
+        job_uuid = uuid.UUID(str(job_id))
+    except ValueError:
+        job_uuid = None
+    job = Job.objects.filter(id=job_uuid, owner=user).first() if job_uuid else None
+    if job is None:
+        raise ApplicationError(
+            "job_not_found", "No such job.", status_code=status.HTTP_404_NOT_FOUND
+        )
+    return job
+
+
+def job_segments(*, job: Job) -> QuerySet[Segment]:
+    return job.segments.order_by("index").prefetch_related(
+        Prefetch("words", queryset=Word.objects.order_by("index"))
+    )
+
+
+def job_status_payload(*, job: Job) -> dict:
+    """The small status dict that pages and WebSocket clients show."""
+    return {
+        "id": str(job.id),
+        "status": job.status,
+        "progress": round(job.progress, 4),
+        "language": job.language_detected,
+        "language_probability": job.language_probability,
+        "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
+        "duration_s": job.duration_s,
+        "processing_s": job.processing_s,
+        "real_time_factor": job.real_time_factor,
+    }
+
+
+def segment_payload(segment: Segment, words: list[Word] | None = None) -> dict:
+    words = list(segment.words.all()) if words is None else words
+    return {
+        "index": segment.index,
+        "start": round(segment.start, 3),
+        "end": round(segment.end, 3),
+        "text": segment.text,
+        "avg_logprob": round(segment.avg_logprob, 4),
+        "no_speech_prob": round(segment.no_speech_prob, 4),
+        "words": [
+            {
+                "start": round(w.start, 3),
+                "end": round(w.end, 3),
+                "text": w.text,
+                "probability": round(w.probability, 4),
+            }
+            for w in words
+        ],
+    }

@@ -1,0 +1,387 @@
+"""Writes for the transcription app: creating, running, cancelling and deleting jobs."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.uploadedfile import UploadedFile
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F, Q
+from django.db.models.fields.files import FieldFile
+from django.utils import timezone
+from rest_framework import status
+
+from uzwhisper.errors import ApplicationError
+from uzwhisper.events import broadcast_on_commit
+from uzwhisper.lib.audio import AudioError, decode_to_array, inspect_audio
+
+from .models import Job, Segment, Word
+from .selectors import job_group, job_status_payload, segment_payload
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+
+
+# --- creating ----------
+
+
+@contextlib.contextmanager
+def _local_upload_copy(upload: UploadedFile) -> Iterator[tuple[Path, str]]:
+    """A path on disk holding the upload, and its SHA-256. Temporary copies are removed."""
+    digest = hashlib.sha256()
+    suffix = Path(upload.name or "").suffix[:10]
+    handle, name = tempfile.mkstemp(prefix="upload-", suffix=suffix)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in upload.chunks():
+                digest.update(chunk)
+                out.write(chunk)
+        yield Path(name), digest.hexdigest()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
+def check_upload_size(size: int | None) -> None:
+    if size is not None and size > settings.MAX_UPLOAD_BYTES:
+        raise ApplicationError(
+            "file_too_large",
+            f"The file is {size / 1e6:.1f} MB; the limit is "
+            f"{settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB.",
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+
+
+def job_create(
+    *,
+    owner: AbstractBaseUser,
+    audio: UploadedFile,
+    language: str = Job.Language.AUTO,
+    beam_size: int | None = None,
+    vad_filter: bool = True,
+    word_timestamps: bool = True,
+    initial_prompt: str = "",
+) -> Job:
+    """Validate the audio, store it and queue a job. Bad audio raises ApplicationError and leaves
+    neither a row nor a file behind."""
+    check_upload_size(audio.size)
+    with _local_upload_copy(audio) as (path, sha256):
+        try:
+            info = inspect_audio(path, max_seconds=settings.MAX_AUDIO_SECONDS)
+        except AudioError as exc:
+            code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            if exc.code != "audio_too_long":
+                code = status.HTTP_422_UNPROCESSABLE_ENTITY
+            raise ApplicationError(exc.code, exc.message, status_code=code) from exc
+
+        job = Job(
+            id=uuid.uuid4(),
+            owner=owner,
+            created_at=timezone.now(),
+            original_name=(audio.name or "audio")[:255],
+            sha256=sha256,
+            size_bytes=audio.size or path.stat().st_size,
+            duration_s=info.duration_s,
+            codec=info.codec,
+            language_requested=language,
+            beam_size=beam_size or settings.WHISPER_DEFAULT_BEAM_SIZE,
+            vad_filter=vad_filter,
+            word_timestamps=word_timestamps,
+            initial_prompt=initial_prompt,
+        )
+        with path.open("rb") as handle:
+            job.audio.save(job.original_name, File(handle), save=False)
+    try:
+        with transaction.atomic():
+            job.full_clean()
+            job.save(force_insert=True)
+            transaction.on_commit(lambda: job_enqueue(job_id=job.id))
+    except Exception:
+        job.audio.delete(save=False)
+        raise
+    return job
+
+
+def job_enqueue(*, job_id: uuid.UUID) -> None:
+    """Hand the job to a worker. If the broker is down the job fails visibly instead of waiting
+    forever in `queued`."""
+    from .tasks import transcribe_job
+
+    try:
+        transcribe_job.delay(str(job_id))
+    except Exception as exc:
+        logger.exception("Could not queue job %s", job_id)
+        job_mark_failed(
+            job_id=job_id,
+            code="queue_unavailable",
+            message=f"The job could not be queued: {exc.__class__.__name__}. Try again later.",
+        )
+
+
+# --- state changes ----------
+
+
+def _publish_status(job_id: uuid.UUID) -> None:
+    job = Job.objects.filter(id=job_id).first()
+    if job is not None:
+        broadcast_on_commit(job_group(job.id), "job.status", job_status_payload(job=job))
+
+
+@transaction.atomic
+def job_mark_failed(*, job_id: uuid.UUID | str, code: str, message: str) -> None:
+    """The one way a job ends in failure. A finished or vanished job is left alone."""
+    updated = (
+        Job.objects.filter(id=job_id)
+        .exclude(status__in=Job.FINISHED_STATUSES)
+        .update(
+            status=Job.Status.FAILED,
+            error_code=code,
+            error_message=message[:2000],
+            finished_at=timezone.now(),
+        )
+    )
+    if updated:
+        _publish_status(job_id)
+
+
+@transaction.atomic
+def job_cancel(*, job: Job) -> Job:
+    """Cancel a queued or running job; a running one stops after its current segment."""
+    updated = Job.objects.filter(
+        id=job.id, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+    ).update(status=Job.Status.CANCELLED, finished_at=timezone.now())
+    if not updated:
+        job.refresh_from_db()
+        raise ApplicationError(
+            "job_not_cancellable",
+            f"The job is {job.status} and can no longer be cancelled.",
+            status_code=status.HTTP_409_CONFLICT,
+        )
+    _publish_status(job.id)
+    job.refresh_from_db()
+    return job
+
+
+def job_delete(*, job: Job) -> None:
+    """Delete the job, its transcript and its audio file. A running job is cancelled first."""
+    with transaction.atomic():
+        Job.objects.filter(id=job.id, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).update(
+            status=Job.Status.CANCELLED, finished_at=timezone.now()
+        )
+        audio_name = job.audio.name
+        storage = job.audio.storage
+        job.delete()
+        transaction.on_commit(lambda: storage.delete(audio_name) if audio_name else None)
+
+
+# --- running ----------
+
+
+class JobBusy(Exception):
+    """Another worker holds a live lease on the job; try again after `retry_in` seconds."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"job is running elsewhere; retry in {retry_in:.0f} s")
+        self.retry_in = retry_in
+
+
+def job_claim(*, job_id: uuid.UUID | str) -> Job | None:
+    """Take the job for this worker with a conditional UPDATE, so a second delivery of the same
+    task does nothing. A running job whose lease lapsed (its worker died) is taken over.
+    Returns None when there is nothing to do (finished, cancelled or vanished)."""
+    now = timezone.now()
+    lapsed = now - timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    claimed = (
+        Job.objects.filter(id=job_id)
+        .filter(
+            Q(status=Job.Status.QUEUED)
+            | Q(status=Job.Status.RUNNING, heartbeat_at__lt=lapsed)
+            | Q(status=Job.Status.RUNNING, heartbeat_at__isnull=True)
+        )
+        .update(
+            status=Job.Status.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            progress=0.0,
+            attempts=F("attempts") + 1,
+        )
+    )
+    job = Job.objects.filter(id=job_id).first()
+    if job is None:
+        logger.warning("Job %s vanished before it ran", job_id)
+        return None
+    if not claimed:
+        if job.status == Job.Status.RUNNING and job.heartbeat_at:
+            retry_in = (job.heartbeat_at - lapsed).total_seconds()
+            raise JobBusy(retry_in=max(1.0, retry_in))
+        return None
+    if job.attempts > MAX_ATTEMPTS:
+        job_mark_failed(
+            job_id=job.id,
+            code="worker_lost",
+            message=f"The worker stopped {MAX_ATTEMPTS} times on this file.",
+        )
+        return None
+    # A previous attempt may have written part of the transcript before its worker died.
+    Segment.objects.filter(job=job).delete()
+    _publish_status(job.id)
+    return job
+
+
+@contextlib.contextmanager
+def _heartbeat(job_id: uuid.UUID) -> Iterator[None]:
+    """Keep the job's lease alive from a thread while the model decodes."""
+    stop = threading.Event()
+    interval = max(1.0, settings.JOB_LEASE_SECONDS / 3)
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def local_audio_path(audio: FieldFile) -> Iterator[Path]:
+    """A local path for a stored file: the file itself on disk storage, else a temporary copy."""
+    try:
+        yield Path(audio.path)
+        return
+    except NotImplementedError:
+        pass
+    suffix = Path(audio.name).suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        with audio.open("rb") as source:
+            shutil.copyfileobj(source, tmp)
+        tmp.flush()
+        yield Path(tmp.name)
+
+
+def engine_config():
+    from .engine import EngineConfig
+
+    return EngineConfig(
+        model_path=settings.WHISPER_MODEL,
+        device=settings.WHISPER_DEVICE,
+        compute_type=settings.WHISPER_COMPUTE_TYPE,
+        cpu_threads=settings.WHISPER_CPU_THREADS,
+    )
+
+
+@dataclass(frozen=True)
+class RunResult:
+    status: str
+    segments: int
+
+
+def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
+    """Claim and transcribe the job, writing each segment as it is decoded. Stops at the next
+    segment once the job is cancelled. Safe to call again for the same job."""
+    from . import engine
+
+    job = job_claim(job_id=job_id)
+    if job is None:
+        return None
+    started = time.perf_counter()
+    model = engine.get_model(engine_config())
+    Job.objects.filter(id=job.id).update(model_id=model.model_id)
+
+    with local_audio_path(job.audio) as path:
+        audio = decode_to_array(path)
+    options = engine.TranscribeOptions(
+        language=job.language_requested,
+        beam_size=job.beam_size,
+        vad_filter=job.vad_filter,
+        word_timestamps=job.word_timestamps,
+        initial_prompt=job.initial_prompt,
+    )
+    written = 0
+    with _heartbeat(job.id):
+        result = engine.transcribe(model, audio, options)
+        Job.objects.filter(id=job.id, status=Job.Status.RUNNING).update(
+            language_detected=result.language,
+            language_probability=result.language_probability,
+        )
+        _publish_status(job.id)
+        duration = max(result.duration, 1e-6)
+        for segment_result in result.segments:
+            if not _segment_store(
+                job_id=job.id, index=written, result=segment_result, duration=duration
+            ):
+                logger.info("Job %s was cancelled after %d segments", job.id, written)
+                return RunResult(status=Job.Status.CANCELLED, segments=written)
+            written += 1
+    processing_s = time.perf_counter() - started
+    with transaction.atomic():
+        finished = Job.objects.filter(id=job.id, status=Job.Status.RUNNING).update(
+            status=Job.Status.DONE,
+            progress=1.0,
+            finished_at=timezone.now(),
+            processing_s=round(processing_s, 3),
+            real_time_factor=round(processing_s / max(job.duration_s, 1e-6), 4),
+        )
+        _publish_status(job.id)
+    close_old_connections()
+    return RunResult(status=Job.Status.DONE if finished else Job.Status.CANCELLED, segments=written)
+
+
+@transaction.atomic
+def _segment_store(*, job_id: uuid.UUID, index: int, result, duration: float) -> bool:
+    """Store one decoded segment and the job's progress. False when the job is no longer running
+    (cancelled or deleted): the segment is then not kept."""
+    still_running = Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(
+        progress=min(1.0, result.end / duration), heartbeat_at=timezone.now()
+    )
+    if not still_running:
+        return False
+    segment = Segment.objects.create(
+        job_id=job_id,
+        index=index,
+        start=result.start,
+        end=result.end,
+        text=result.text,
+        avg_logprob=result.avg_logprob,
+        no_speech_prob=result.no_speech_prob,
+    )
+    words = Word.objects.bulk_create(
+        Word(
+            segment=segment,
+            index=i,
+            start=w.start,
+            end=w.end,
+            text=w.text[:255],
+            probability=w.probability,
+        )
+        for i, w in enumerate(result.words)
+    )
+    payload = segment_payload(segment, words)
+    payload["progress"] = round(min(1.0, result.end / duration), 4)
+    broadcast_on_commit(job_group(job_id), "job.segment", payload)
+    return True

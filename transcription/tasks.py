@@ -1,0 +1,47 @@
+"""Celery tasks: thin wrappers that take ids and call one service."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    max_retries=5,
+    soft_time_limit=settings.TRANSCRIBE_TIME_LIMIT_SECONDS,
+    time_limit=settings.TRANSCRIBE_TIME_LIMIT_SECONDS + 60,
+)
+def transcribe_job(self, job_id: str) -> None:
+    try:
+        services.job_transcribe(job_id=job_id)
+    except services.JobBusy as busy:
+        # Redelivered while the lease of the worker that died is still fresh: come back later.
+        raise self.retry(countdown=busy.retry_in, max_retries=None) from busy
+    except (OperationalError, InterfaceError) as exc:
+        if self.request.retries >= self.max_retries:
+            services.job_mark_failed(job_id=job_id, code="database_unavailable", message=str(exc))
+            return
+        raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
+    except SoftTimeLimitExceeded:
+        services.job_mark_failed(
+            job_id=job_id,
+            code="time_limit",
+            message="Transcription took longer than the configured time limit.",
+        )
+    except Exception as exc:
+        logger.exception("Job %s failed", job_id)
+        services.job_mark_failed(
+            job_id=job_id,
+            code="internal_error",
+            message=f"Transcription failed: {exc.__class__.__name__}: {exc}",
+        )

@@ -1,0 +1,73 @@
+"""Pages: upload, job list, job detail, and the job's audio."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from uzwhisper.errors import ApplicationError
+from uzwhisper.lib.ranged import ranged_file_response
+
+from .exports import EXPORT_FORMATS
+from .models import Job
+from .selectors import job_get_for_user, job_list
+
+ACCEPTED_AUDIO = ".wav,.mp3,.ogg,.opus,.flac,.m4a,.webm,.oga,.aac,audio/*,video/webm"
+
+
+def _owned_job_or_404(request: HttpRequest, job_id) -> Job:
+    try:
+        return job_get_for_user(user=request.user, job_id=job_id)
+    except ApplicationError as exc:
+        raise Http404(exc.message) from exc
+
+
+@login_required
+@require_GET
+def upload_page(request: HttpRequest) -> HttpResponse:
+    context = {
+        "accepted": ACCEPTED_AUDIO,
+        "languages": Job.Language.choices,
+        "max_upload_mb": round(settings.MAX_UPLOAD_BYTES / 1e6),
+        "max_minutes": round(settings.MAX_AUDIO_SECONDS / 60),
+    }
+    return render(request, "transcription/upload.html", context)
+
+
+@login_required
+@require_GET
+def job_list_page(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or None
+    if status not in Job.Status.values:
+        status = None
+    search = (request.GET.get("q") or "").strip()[:200]
+    jobs = job_list(user=request.user, status=status, search=search or None)
+    page = Paginator(jobs, 20).get_page(request.GET.get("page"))
+    context = {"page": page, "status": status or "", "q": search, "statuses": Job.Status.choices}
+    return render(request, "transcription/job_list.html", context)
+
+
+@login_required
+@require_GET
+def job_detail_page(request: HttpRequest, job_id) -> HttpResponse:
+    job = _owned_job_or_404(request, job_id)
+    return render(request, "transcription/job_detail.html", {"job": job, "formats": EXPORT_FORMATS})
+
+
+@login_required
+@require_GET
+def job_audio(request: HttpRequest, job_id) -> HttpResponse:
+    job = _owned_job_or_404(request, job_id)
+    content_type = mimetypes.guess_type(job.original_name)[0] or "application/octet-stream"
+    return ranged_file_response(
+        job.audio.open("rb"),
+        size=job.audio.size,
+        content_type=content_type,
+        range_header=request.headers.get("Range"),
+    )

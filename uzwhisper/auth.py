@@ -1,0 +1,55 @@
+"""Authentication: API tokens as `Authorization: Bearer <key>` (what the OpenAI client sends) or
+`Token <key>` (DRF's habit), and `?token=<key>` for WebSocket clients that cannot set headers."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.authtoken.models import Token
+
+
+class BearerOrTokenAuthentication(TokenAuthentication):
+    def authenticate(self, request):
+        parts = get_authorization_header(request).split()
+        if len(parts) == 2 and parts[0].lower() in (b"bearer", b"token"):
+            try:
+                key = parts[1].decode()
+            except UnicodeError:
+                return None
+            return self.authenticate_credentials(key)
+        return super().authenticate(request)
+
+    def authenticate_header(self, request) -> str:
+        return "Bearer"
+
+
+@database_sync_to_async
+def _user_for_token(key: str):
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return AnonymousUser()
+    return token.user
+
+
+class TokenQueryAuthMiddleware:
+    """Sets scope["user"] from `?token=` or an `Authorization` header when the session gave none."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        user = scope.get("user")
+        if user is None or not user.is_authenticated:
+            key = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0]
+            if not key:
+                for name, value in scope.get("headers", []):
+                    if name == b"authorization":
+                        parts = value.decode(errors="replace").split()
+                        if len(parts) == 2 and parts[0].lower() in ("bearer", "token"):
+                            key = parts[1]
+            if key:
+                scope = dict(scope, user=await _user_for_token(key))
+        return await self.app(scope, receive, send)
