@@ -77,13 +77,15 @@ class JobOutputSerializer(serializers.ModelSerializer):
 class StrictSerializer(serializers.Serializer):
     """Refuses fields it does not know, so a misspelt option is an error, not silently ignored."""
 
-    def validate(self, attrs):
-        unknown = sorted(set(self.initial_data) - set(self.fields))
+    def to_internal_value(self, data):
+        unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**unknown, **exc.detail}) from exc
         if unknown:
-            raise serializers.ValidationError(
-                {name: "Unknown field." for name in unknown}, code="unknown_field"
-            )
-        return attrs
+            raise serializers.ValidationError(unknown)
+        return value
 
 
 class JobListCreateApi(APIView):

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -45,3 +46,23 @@ def transcribe_job(self, job_id: str) -> None:
             code="internal_error",
             message=f"Transcription failed: {exc.__class__.__name__}: {exc}",
         )
+
+
+@worker_process_init.connect
+def load_model_at_worker_start(**kwargs) -> None:
+    """Load Whisper when a worker process starts, so the first job does not pay for it.
+    Only workers that consume the ASR queue hold a model."""
+    from celery import current_app
+
+    from . import engine
+
+    queues = (
+        {q.name for q in current_app.amqp.queues.consume_from.values()}
+        if (current_app.amqp.queues.consume_from)
+        else set()
+    )
+    if settings.CELERY_ASR_QUEUE in queues:
+        try:
+            engine.get_model(services.engine_config())
+        except Exception:
+            logger.exception("Could not preload the Whisper model; the first job will try again")

@@ -7,6 +7,7 @@ and over-long audio is refused at upload, before a job exists, instead of failin
 from __future__ import annotations
 
 import math
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,16 @@ def _declared_duration(container: av.container.InputContainer, stream: av.AudioS
     return 0.0
 
 
+def _wav_header_duration(path: Path) -> float:
+    """What a PCM WAV header promises. FFmpeg trims its own figure to the bytes present, which
+    hides a truncated upload, so the header is read directly."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / wav.getframerate()
+    except (wave.Error, EOFError, ZeroDivisionError, OSError):
+        return 0.0
+
+
 def inspect_audio(path: str | Path, *, max_seconds: float) -> AudioInfo:
     """Decode `path` fully and describe it, or raise AudioError with a stable code."""
     path = Path(path)
@@ -63,8 +74,11 @@ def inspect_audio(path: str | Path, *, max_seconds: float) -> AudioInfo:
         if not container.streams.audio:
             raise AudioError("no_audio_stream", "The file holds no audio stream.")
         stream = container.streams.audio[0]
-        codec = stream.codec_context.name if stream.codec_context else "unknown"
-        declared = _declared_duration(container, stream)
+        if stream.codec_context is None:
+            # FFmpeg found an audio stream but has no decoder for its codec.
+            raise AudioError("unsupported_codec", "The audio codec of this file is not supported.")
+        codec = stream.codec_context.name
+        declared = max(_declared_duration(container, stream), _wav_header_duration(path))
         if declared > max_seconds:
             raise AudioError(
                 "audio_too_long",
@@ -96,7 +110,7 @@ def inspect_audio(path: str | Path, *, max_seconds: float) -> AudioInfo:
             ) from exc
         except NotImplementedError as exc:  # PyAV raises this for codecs FFmpeg cannot decode
             raise AudioError("unsupported_codec", f"The codec {codec!r} is not supported.") from exc
-        channels = stream.codec_context.channels if stream.codec_context else 0
+        channels = stream.codec_context.channels
 
     duration = samples / sample_rate if sample_rate else 0.0
     if samples == 0 or duration < 0.05:
