@@ -1,0 +1,96 @@
+"""A person's path in headless Chromium: log in, upload a clip, watch the transcript arrive, play
+a segment, download SRT, find the job in the list. Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture
+def page(user):
+    # `user` first: Playwright's sync API runs an event loop, and the ORM refuses to run inside one.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/")
+    assert "/accounts/login/" in page.url
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("pass-word-1")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/")
+
+
+def test_upload_watch_transcript_and_download_srt(
+    page, user, live_server_url, celery_worker_process, ru_clip, tmp_path
+):
+    log_in(page, live_server_url, user.username)
+
+    # The drop zone is keyboard-reachable; the file goes in through its hidden input.
+    page.set_input_files("#audio-input", str(ru_clip.path))
+    assert "demo-nogo.wav" in page.locator("#file-name").inner_text()
+    page.select_option("select[name=language]", "auto")
+    page.get_by_role("button", name="Transcribe").click()
+
+    page.wait_for_url("**/jobs/*/")
+    page.wait_for_selector("#job-status.status-done", timeout=90_000)
+    segments = page.locator("#segments button.segment")
+    assert segments.count() >= 2
+    transcript = " ".join(segments.all_inner_texts()).lower()
+    assert "консоли" in transcript or "сервер" in transcript
+    assert page.locator("#job-language").inner_text().startswith("ru")
+    page.screenshot(path=str(ARTIFACTS / "browser-job-done.png"), full_page=True)
+
+    # Clicking a segment plays the audio from its start.
+    second_start = float(page.locator("#segments li").nth(1).get_attribute("data-start"))
+    segments.nth(1).click()
+    page.wait_for_function(
+        "(t) => document.getElementById('player').currentTime >= t", arg=second_start
+    )
+
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="SRT").click()
+    download = download_info.value
+    assert download.suggested_filename == "demo-nogo.srt"
+    target = tmp_path / "demo-nogo.srt"
+    download.save_as(target)
+    srt = target.read_text(encoding="utf-8")
+    assert srt.startswith("1\n00:00:00,000 --> ")
+
+    page.get_by_role("link", name="Jobs").click()
+    page.wait_for_selector("table.jobs")
+    assert "demo-nogo.wav" in page.locator("table.jobs").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-job-list.png"), full_page=True)
+
+
+def test_bad_file_shows_a_readable_error(page, user, live_server_url, tmp_path):
+    log_in(page, live_server_url, user.username)
+    bogus = tmp_path / "holiday.mp3"
+    bogus.write_text("these are not the sounds you are looking for " * 30)
+    page.set_input_files("#audio-input", str(bogus))
+    page.get_by_role("button", name="Transcribe").click()
+    error = page.locator("#upload-error")
+    error.wait_for(state="visible")
+    assert "not a recognised audio" in error.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-upload-error.png"))
