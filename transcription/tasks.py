@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -48,21 +48,28 @@ def transcribe_job(self, job_id: str) -> None:
         )
 
 
-@worker_process_init.connect
-def load_model_at_worker_start(**kwargs) -> None:
-    """Load Whisper when a worker process starts, so the first job does not pay for it.
-    Only workers that consume the ASR queue hold a model."""
-    from celery import current_app
-
+def _preload_model(consumer_queues) -> None:
     from . import engine
 
-    queues = (
-        {q.name for q in current_app.amqp.queues.consume_from.values()}
-        if (current_app.amqp.queues.consume_from)
-        else set()
-    )
-    if settings.CELERY_ASR_QUEUE in queues:
-        try:
-            engine.get_model(services.engine_config())
-        except Exception:
-            logger.exception("Could not preload the Whisper model; the first job will try again")
+    queues = {q.name for q in consumer_queues.values()} if consumer_queues else set()
+    if settings.CELERY_ASR_QUEUE not in queues:
+        return  # only workers that consume the ASR queue hold a model
+    try:
+        engine.get_model(services.engine_config())
+    except Exception:
+        logger.exception("Could not preload the Whisper model; the first job will try again")
+
+
+@worker_process_init.connect
+def load_model_in_pool_process(**kwargs) -> None:
+    """Load Whisper when a prefork pool process starts, so the first job does not pay for it."""
+    from celery import current_app
+
+    _preload_model(current_app.amqp.queues.consume_from)
+
+
+@worker_ready.connect
+def load_model_in_solo_worker(sender, **kwargs) -> None:
+    """The solo pool runs tasks in the main process, where worker_process_init never fires."""
+    if "solo" in type(sender.controller.pool).__module__:
+        _preload_model(sender.app.amqp.queues.consume_from)

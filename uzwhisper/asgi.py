@@ -12,15 +12,14 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from uzwhisper.auth import TokenQueryAuthMiddleware  # noqa: E402
+from uzwhisper.auth import BrowserOriginValidator, TokenQueryAuthMiddleware  # noqa: E402
 from uzwhisper.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": BrowserOriginValidator(
             AuthMiddlewareStack(TokenQueryAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),
     }

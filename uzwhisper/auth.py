@@ -6,6 +6,8 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.security.websocket import OriginValidator
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
@@ -53,3 +55,16 @@ class TokenQueryAuthMiddleware:
             if key:
                 scope = dict(scope, user=await _user_for_token(key))
         return await self.app(scope, receive, send)
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Browsers always send Origin, and it must be one of ALLOWED_HOSTS (no cross-site socket can
+    ride a session cookie). Programs send none and must authenticate with a token instead."""
+
+    def __init__(self, application):
+        super().__init__(application, settings.ALLOWED_HOSTS)
+
+    def valid_origin(self, parsed_origin) -> bool:
+        if parsed_origin is None:
+            return True
+        return super().valid_origin(parsed_origin)

@@ -51,7 +51,7 @@
     lastStatus = status.status;
     statusEl.textContent = status.status;
     statusEl.className = `status status-${status.status}`;
-    const share = Math.round(100 * (status.progress || 0));
+    const share = status.status === "done" ? 100 : Math.round(100 * (status.progress || 0));
     bar.style.width = `${share}%`;
     progressLine.textContent = status.status === "running" ? `Transcribing… ${share}%`
       : status.status === "queued" ? "Waiting for a worker…" : "";

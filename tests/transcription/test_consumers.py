@@ -23,11 +23,11 @@ def communicator(job_id, token_key: str | None) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, f"/ws/jobs/{job_id}/{query}", headers=ORIGIN)
 
 
-async def receive_until(ws: WebsocketCommunicator, predicate, timeout: float = 60) -> list[dict]:
+async def receive_until(ws: WebsocketCommunicator, predicate) -> list[dict]:
     messages = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(60):
         while True:
-            message = await ws.receive_json_from(timeout=timeout)
+            message = await ws.receive_json_from(timeout=60)
             messages.append(message)
             if predicate(message):
                 return messages
@@ -113,3 +113,24 @@ async def test_ping_is_answered(ru_clip):
     await ws.send_json_to({"type": "ping"})
     assert await ws.receive_json_from(timeout=5) == {"type": "pong"}
     await ws.disconnect()
+
+
+async def test_cross_site_origin_is_refused_but_programs_without_origin_may_connect(ru_clip):
+    job, key = await queued_job(ru_clip.path)
+    evil = WebsocketCommunicator(
+        application,
+        f"/ws/jobs/{job.id}/?token={key}",
+        headers=[(b"origin", b"https://evil.example")],
+    )
+    connected, _ = await evil.connect()
+    assert not connected
+    await evil.disconnect()
+    program = WebsocketCommunicator(
+        application,
+        f"/ws/jobs/{job.id}/",
+        headers=[(b"authorization", f"Bearer {key}".encode())],
+    )
+    connected, _ = await program.connect()
+    assert connected
+    assert (await program.receive_json_from(timeout=10))["type"] == "job.snapshot"
+    await program.disconnect()

@@ -15,8 +15,9 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def client(live_server_url, celery_worker_process):
     token = TokenFactory()
-    return openai.OpenAI(api_key=token.key, base_url=f"{live_server_url}/v1", max_retries=0,
-                         timeout=120)
+    return openai.OpenAI(
+        api_key=token.key, base_url=f"{live_server_url}/v1", max_retries=0, timeout=120
+    )
 
 
 def test_json_response(client, ru_clip):

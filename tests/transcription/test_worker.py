@@ -24,9 +24,7 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 def long_clip(tmp_path_factory) -> Path:
     """About 50 s of real Russian speech, long enough to act on a job while it runs."""
     names = ["demo-nogo", "status", "pls-hold-while-try", "vm-sorry"] * 2
-    return concatenate(
-        [CLIPS[n].path for n in names], tmp_path_factory.mktemp("long") / "long.wav"
-    )
+    return concatenate([CLIPS[n].path for n in names], tmp_path_factory.mktemp("long") / "long.wav")
 
 
 def test_upload_is_transcribed_by_the_worker(api_client, celery_worker_process, ru_clip):
