@@ -25,7 +25,7 @@ from .selectors import (
     segment_payload,
 )
 
-WATCH_INTERVAL_SECONDS = 0.5
+WATCH_INTERVAL_SECONDS = 0.25
 
 
 @database_sync_to_async

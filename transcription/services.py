@@ -27,7 +27,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from uzwhisper.errors import ApplicationError
-from uzwhisper.events import broadcast_on_commit
+from uzwhisper.events import broadcast_many_on_commit, broadcast_on_commit
 from uzwhisper.lib.audio import AudioError, decode_to_array, inspect_audio
 
 from .models import Job, Segment, Word
@@ -302,8 +302,9 @@ class RunResult:
 
 
 def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
-    """Claim and transcribe the job, writing each segment as it is decoded. Stops at the next
-    segment once the job is cancelled. Safe to call again for the same job."""
+    """Claim and transcribe the job, storing segments as they are decoded (in batches of at most
+    `SEGMENT_FLUSH_SECONDS`). A cancelled job stops at the next batch and keeps what was stored
+    before. Safe to call again for the same job."""
     from . import engine
 
     job = job_claim(job_id=job_id)
@@ -323,6 +324,7 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
         initial_prompt=job.initial_prompt,
     )
     written = 0
+    pending: list = []
     with _heartbeat(job.id):
         result = engine.transcribe(model, audio, options)
         Job.objects.filter(id=job.id, status=Job.Status.RUNNING).update(
@@ -331,13 +333,24 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
         )
         _publish_status(job.id)
         duration = max(result.duration, 1e-6)
+        last_flush = time.monotonic()
         for segment_result in result.segments:
-            if not _segment_store(
-                job_id=job.id, index=written, result=segment_result, duration=duration
+            pending.append(segment_result)
+            if time.monotonic() - last_flush < settings.SEGMENT_FLUSH_SECONDS:
+                continue
+            if not _segments_store(
+                job_id=job.id, first_index=written, results=pending, duration=duration
             ):
                 logger.info("Job %s was cancelled after %d segments", job.id, written)
                 return RunResult(status=Job.Status.CANCELLED, segments=written)
-            written += 1
+            written += len(pending)
+            pending = []
+            last_flush = time.monotonic()
+    if pending and not _segments_store(
+        job_id=job.id, first_index=written, results=pending, duration=duration
+    ):
+        return RunResult(status=Job.Status.CANCELLED, segments=written)
+    written += len(pending)
     processing_s = time.perf_counter() - started
     with transaction.atomic():
         finished = Job.objects.filter(id=job.id, status=Job.Status.RUNNING).update(
@@ -353,35 +366,46 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
 
 
 @transaction.atomic
-def _segment_store(*, job_id: uuid.UUID, index: int, result, duration: float) -> bool:
-    """Store one decoded segment and the job's progress. False when the job is no longer running
-    (cancelled or deleted): the segment is then not kept."""
+def _segments_store(*, job_id: uuid.UUID, first_index: int, results: list, duration: float) -> bool:
+    """Store decoded segments with their words and the job's progress in one transaction.
+    False when the job is no longer running (cancelled or deleted): they are then not kept."""
+    progress = min(1.0, results[-1].end / duration)
     still_running = Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(
-        progress=min(1.0, result.end / duration), heartbeat_at=timezone.now()
+        progress=progress, heartbeat_at=timezone.now()
     )
     if not still_running:
         return False
-    segment = Segment.objects.create(
-        job_id=job_id,
-        index=index,
-        start=result.start,
-        end=result.end,
-        text=result.text,
-        avg_logprob=result.avg_logprob,
-        no_speech_prob=result.no_speech_prob,
-    )
-    words = Word.objects.bulk_create(
-        Word(
-            segment=segment,
-            index=i,
-            start=w.start,
-            end=w.end,
-            text=w.text[:255],
-            probability=w.probability,
+    segments = Segment.objects.bulk_create(
+        Segment(
+            job_id=job_id,
+            index=first_index + offset,
+            start=result.start,
+            end=result.end,
+            text=result.text,
+            avg_logprob=result.avg_logprob,
+            no_speech_prob=result.no_speech_prob,
         )
-        for i, w in enumerate(result.words)
+        for offset, result in enumerate(results)
     )
-    payload = segment_payload(segment, words)
-    payload["progress"] = round(min(1.0, result.end / duration), 4)
-    broadcast_on_commit(job_group(job_id), "job.segment", payload)
+    words_by_segment = [
+        [
+            Word(
+                segment=segment,
+                index=i,
+                start=w.start,
+                end=w.end,
+                text=w.text[:255],
+                probability=w.probability,
+            )
+            for i, w in enumerate(result.words)
+        ]
+        for segment, result in zip(segments, results, strict=True)
+    ]
+    Word.objects.bulk_create(word for words in words_by_segment for word in words)
+    events = []
+    for segment, words, result in zip(segments, words_by_segment, results, strict=True):
+        payload = segment_payload(segment, words)
+        payload["progress"] = round(min(1.0, result.end / duration), 4)
+        events.append(("job.segment", payload))
+    broadcast_many_on_commit(job_group(job_id), events)
     return True

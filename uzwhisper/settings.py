@@ -156,6 +156,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        # The file transport polls; its default second would add up to 1 s to every job.
+        "polling_interval": 0.1,
     }
 elif CELERY_BROKER_URL.startswith("redis"):
     # Unacknowledged tasks of a dead worker come back after this many seconds.
@@ -188,6 +190,9 @@ MAX_AUDIO_SECONDS = env.float("MAX_AUDIO_SECONDS", default=3 * 3600)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 JOB_LEASE_SECONDS = env.int("JOB_LEASE_SECONDS", default=120)
+# Decoded segments are stored (and pushed to pages) in batches at most this far apart: fewer
+# commits and events per job, and a cancel takes effect within this much decoding time.
+SEGMENT_FLUSH_SECONDS = env.float("SEGMENT_FLUSH_SECONDS", default=1.0)
 TRANSCRIBE_TIME_LIMIT_SECONDS = env.int("TRANSCRIBE_TIME_LIMIT_SECONDS", default=6 * 3600)
 OPENAI_API_WAIT_SECONDS = env.int("OPENAI_API_WAIT_SECONDS", default=900)
 

@@ -1,0 +1,270 @@
+"""Pipeline overhead benchmark: the same audio through the whole app and through raw faster-whisper.
+
+The pipeline run starts the ASGI server and a Celery worker (embedded defaults unless
+DATABASE_URL / REDIS_URL / CELERY_BROKER_URL say otherwise), uploads over HTTP and waits for the
+job to finish; its time is what a client sees, from the first byte of the upload to `done`. The
+raw run calls faster-whisper in this process with the same model, compute type, threads and
+decoding options. Both are warmed up first; runs alternate; medians are reported.
+
+    .venv/bin/python scripts/benchmark_pipeline.py [--minutes 3] [--runs 3] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uzwhisper.settings")
+SPEECH = ROOT / "tests" / "data" / "speech"
+BIN = Path(sys.executable).parent
+
+
+def build_audio(minutes: float, target: Path) -> float:
+    import numpy as np
+
+    from tests.audio_helpers import write_audio
+    from uzwhisper.lib.audio import decode_to_array
+
+    clips = [decode_to_array(p) for p in sorted((SPEECH / "ru").glob("*.wav"))]
+    gap = np.zeros(8000, dtype=np.float32)
+    parts, total = [], 0
+    while total < minutes * 60 * 16000:
+        for clip in clips:
+            parts += [clip, gap]
+            total += len(clip) + len(gap)
+    write_audio(np.concatenate(parts), target)
+    return total / 16000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(args: list[str], env: dict, log: Path, ready: str) -> subprocess.Popen:
+    handle = log.open("w")
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    deadline = time.monotonic() + 120
+    while ready not in log.read_text(errors="replace"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{args[0]} did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+FINISHED = ("done", "failed", "cancelled")
+
+
+def pipeline_run(client, audio: Path, language: str) -> tuple[float, dict]:
+    started = time.perf_counter()
+    with audio.open("rb") as handle:
+        response = client.post(
+            "/api/v1/jobs/", files={"audio": ("bench.wav", handle)}, data={"language": language}
+        )
+    response.raise_for_status()
+    job_id = response.json()["id"]
+    # Wait the way the job page does: on the WebSocket, without polling the API.
+    ws_url = f"ws://{client.base_url.host}:{client.base_url.port}/ws/jobs/{job_id}/"
+    with connect(
+        ws_url, additional_headers={"Authorization": client.headers["Authorization"]}
+    ) as ws:
+        while json.loads(ws.recv(timeout=600)).get("status") not in FINISHED:
+            pass
+    elapsed = time.perf_counter() - started
+    job = client.get(f"/api/v1/jobs/{job_id}/").json()
+    if job["status"] != "done":
+        raise RuntimeError(f"job ended {job['status']}: {job['error']}")
+    return elapsed, job
+
+
+def raw_run(model, audio: Path, language: str, beam_size: int) -> float:
+    started = time.perf_counter()
+    segments, _ = model.transcribe(
+        str(audio),
+        language=language,
+        beam_size=beam_size,
+        vad_filter=True,
+        word_timestamps=True,
+        condition_on_previous_text=False,
+    )
+    for _ in segments:
+        pass
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=3.0, help="length of the test audio")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2, help="CTranslate2 CPU threads, both")
+    parser.add_argument("--language", default="ru", choices=["ru", "uz"])
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    import httpx
+    from django.conf import settings
+    from faster_whisper import WhisperModel
+
+    from uzwhisper.lib.model_bundle import assemble_bundled_model
+
+    if str(settings.BUNDLED_MODEL_DIR) == settings.WHISPER_MODEL:
+        assemble_bundled_model(settings.BUNDLED_MODEL_DIR)
+    beam_size = settings.WHISPER_DEFAULT_BEAM_SIZE
+
+    work = Path(tempfile.mkdtemp(prefix="uzwhisper-bench-"))
+    audio = work / "bench.wav"
+    duration = build_audio(args.minutes, audio)
+    env = dict(
+        os.environ,
+        WHISPER_CPU_THREADS=str(args.threads),
+        WHISPER_MODEL=settings.WHISPER_MODEL,
+        PYTHONUNBUFFERED="1",
+        LOG_LEVEL="WARNING",
+    )
+    if not os.environ.get("DATABASE_URL"):
+        env["UZWHISPER_VAR_DIR"] = str(work / "var")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    token = (
+        subprocess.run(
+            [sys.executable, "manage.py", "create_demo_admin", "--username", "benchmark"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.split("API token: ")[1]
+        .split()[0]
+    )
+
+    port = free_port()
+    worker = start(
+        [
+            str(BIN / "celery"),
+            "-A",
+            "uzwhisper",
+            "worker",
+            "-Q",
+            settings.CELERY_ASR_QUEUE,
+            "--pool",
+            "solo",
+            "--loglevel",
+            "WARNING",
+            "-n",
+            f"bench-{port}@%h",
+        ],
+        env,
+        work / "worker.log",
+        "",
+    )
+    server = start(
+        [
+            str(BIN / "uvicorn"),
+            "uzwhisper.asgi:application",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "off",
+        ],
+        env,
+        work / "server.log",
+        "",
+    )
+    try:
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=600,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        for _ in range(100):  # wait until the server answers
+            try:
+                client.get("/healthz")
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        model = WhisperModel(
+            settings.WHISPER_MODEL, device="cpu", compute_type="int8", cpu_threads=args.threads
+        )
+        # Warm-up: the worker loads its model, caches fill, the raw model runs once.
+        pipeline_run(client, audio, args.language)
+        raw_run(model, audio, args.language, beam_size)
+
+        pipeline_times, raw_times = [], []
+        for run in range(args.runs):
+            elapsed, job = pipeline_run(client, audio, args.language)
+            pipeline_times.append(elapsed)
+            raw_times.append(raw_run(model, audio, args.language, beam_size))
+            print(
+                f"run {run + 1}: pipeline {elapsed:.2f} s (worker {job['processing_s']:.2f} s), "
+                f"raw {raw_times[-1]:.2f} s",
+                flush=True,
+            )
+    finally:
+        stop(server)
+        stop(worker)
+
+    pipeline = statistics.median(pipeline_times)
+    raw = statistics.median(raw_times)
+    # Best-of-N filters out runs slowed by something else on the machine.
+    best_ratio = min(pipeline_times) / min(raw_times)
+    figures = {
+        "audio_seconds": round(duration, 1),
+        "threads": args.threads,
+        "compute_type": "int8",
+        "beam_size": beam_size,
+        "language": args.language,
+        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+        "broker": settings.CELERY_BROKER_URL.split(":", 1)[0],
+        "pipeline_rtf": round(pipeline / duration, 4),
+        "raw_rtf": round(raw / duration, 4),
+        "ratio": round(pipeline / raw, 3),
+        "best_of_n_ratio": round(best_ratio, 3),
+        "runs": args.runs,
+    }
+    print(
+        f"\n{duration:.0f} s of audio, {args.threads} threads, int8, beam {beam_size}, "
+        f"{figures['database']} + {figures['broker']} broker, median of {args.runs}:\n"
+        f"  pipeline RTF {figures['pipeline_rtf']:.4f}\n"
+        f"  raw      RTF {figures['raw_rtf']:.4f}\n"
+        f"  pipeline / raw = {figures['ratio']:.3f} (medians), "
+        f"{figures['best_of_n_ratio']:.3f} (best of {args.runs})  (target <= 1.05)"
+    )
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
