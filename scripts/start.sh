@@ -16,7 +16,7 @@ $PY manage.py create_demo_admin
 echo "==> Starting a transcription worker (log: var/log/worker.log)"
 # One process, one job at a time, model held in it: right for a laptop. Production runs
 # `celery -A uzwhisper worker -Q asr` replicas instead (deploy/).
-.venv/bin/celery -A uzwhisper worker -Q asr,default --pool solo --loglevel INFO \
+.venv/bin/celery -A uzwhisper worker -Q "${CELERY_ASR_QUEUE:-asr},default" --pool solo --loglevel INFO \
   > var/log/worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM

@@ -409,3 +409,19 @@ def _segments_store(*, job_id: uuid.UUID, first_index: int, results: list, durat
         events.append(("job.segment", payload))
     broadcast_many_on_commit(job_group(job_id), events)
     return True
+
+
+def jobs_requeue_stale() -> list[uuid.UUID]:
+    """Queue again every running job whose worker has gone silent past its lease. Brokers that
+    redeliver (Redis, RabbitMQ) do this themselves; the file broker of the embedded default does
+    not. Harmless when a delivery is already on its way: the claim lets only one run."""
+    lapsed = timezone.now() - timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    stale = list(
+        Job.objects.filter(status=Job.Status.RUNNING)
+        .filter(Q(heartbeat_at__lt=lapsed) | Q(heartbeat_at__isnull=True))
+        .values_list("id", flat=True)
+    )
+    for job_id in stale:
+        logger.warning("Job %s lost its worker; queueing it again", job_id)
+        job_enqueue(job_id=job_id)
+    return stale

@@ -69,7 +69,14 @@ def load_model_in_pool_process(**kwargs) -> None:
 
 
 @worker_ready.connect
-def load_model_in_solo_worker(sender, **kwargs) -> None:
-    """The solo pool runs tasks in the main process, where worker_process_init never fires."""
+def on_worker_ready(sender, **kwargs) -> None:
+    """Preload the model in a solo worker (tasks run in the main process, where
+    worker_process_init never fires), and take back jobs a dead worker left running."""
     if "solo" in type(sender.controller.pool).__module__:
         _preload_model(sender.app.amqp.queues.consume_from)
+    requeue_stale_jobs.delay()
+
+
+@shared_task(ignore_result=True)
+def requeue_stale_jobs() -> None:
+    services.jobs_requeue_stale()

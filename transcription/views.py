@@ -34,6 +34,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
     context = {
         "accepted": ACCEPTED_AUDIO,
         "languages": Job.Language.choices,
+        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
         "max_upload_mb": round(settings.MAX_UPLOAD_BYTES / 1e6),
         "max_minutes": round(settings.MAX_AUDIO_SECONDS / 60),
     }

@@ -172,6 +172,10 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="default")
 CELERY_ASR_QUEUE = env.str("CELERY_ASR_QUEUE", default="asr")
 CELERY_TASK_ROUTES = {"transcription.tasks.*": {"queue": CELERY_ASR_QUEUE}}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# With `celery -A uzwhisper beat`, jobs whose worker died are queued again within a minute.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-jobs": {"task": "transcription.tasks.requeue_stale_jobs", "schedule": 60.0}
+}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from transcription.openai_api import audio_transcriptions
+from uzwhisper.account import token_page
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -17,6 +18,7 @@ urlpatterns = [
     path("", include("transcription.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/token/", token_page, name="account-token"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("transcription.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

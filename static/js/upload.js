@@ -13,11 +13,18 @@
   const errorLine = document.getElementById("upload-error");
   let chosen = null;
 
+  const maxBytes = Number(form.dataset.maxBytes);
+
   function choose(file) {
     chosen = file || null;
     fileName.textContent = chosen ? `${chosen.name} · ${(chosen.size / 1e6).toFixed(1)} MB` : "";
-    button.disabled = !chosen;
     errorLine.hidden = true;
+    if (chosen && maxBytes && chosen.size > maxBytes) {
+      // Say so now rather than after uploading it all; the server checks again.
+      showError(`The file is ${(chosen.size / 1e6).toFixed(1)} MB; the limit is ${(maxBytes / 1e6).toFixed(0)} MB.`);
+      chosen = null;
+    }
+    button.disabled = !chosen;
   }
 
   function showError(message) {

@@ -131,3 +131,21 @@ def test_a_killed_worker_job_is_taken_over_and_finishes_once(user, long_clip, se
     assert [s.index for s in segments] == list(range(len(segments)))
     assert segments[-1].end > 130  # the whole recording, not the part before the kill
     assert len({s.start for s in segments}) == len(segments)  # nothing stored twice
+
+
+def test_a_job_left_running_by_a_dead_worker_is_queued_again(user, ru_clip, celery_worker_process):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from transcription.services import jobs_requeue_stale
+
+    long_ago = timezone.now() - timedelta(minutes=10)
+    abandoned = make_job(owner=user, path=ru_clip.path, status="running", heartbeat_at=long_ago)
+    alive = make_job(owner=user, path=ru_clip.path, status="running", heartbeat_at=timezone.now())
+
+    assert jobs_requeue_stale() == [abandoned.id]
+    done = wait_for_job(abandoned.id)
+    assert done.status == "done"
+    assert done.attempts == 1
+    assert Job.objects.get(id=alive.id).status == "running"
