@@ -11,6 +11,8 @@ PY=.venv/bin/python
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> mypy (Django-free modules)"
+.venv/bin/mypy
 echo "==> migrations"
 $PY manage.py makemigrations --check --dry-run
 echo "==> pytest"

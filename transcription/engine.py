@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -157,7 +157,7 @@ def transcribe(model: LoadedModel, audio: np.ndarray, options: TranscribeOptions
     )
 
 
-def _segment_result(segment) -> SegmentResult:
+def _segment_result(segment: Any) -> SegmentResult:  # faster_whisper.transcribe.Segment
     words = [
         WordResult(
             start=float(w.start),

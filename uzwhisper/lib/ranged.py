@@ -4,6 +4,7 @@ apart from the response class it returns."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
@@ -12,7 +13,7 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 64 * 1024
 
 
-def _iter_range(handle: BinaryIO, start: int, length: int):
+def _iter_range(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
     handle.seek(start)
     remaining = length
     try:
