@@ -175,3 +175,25 @@ def _segment_result(segment: Any) -> SegmentResult:  # faster_whisper.transcribe
         no_speech_prob=float(segment.no_speech_prob),
         words=words,
     )
+
+
+def transcribe_words(
+    model: LoadedModel,
+    audio: np.ndarray,
+    *,
+    language: str | None,
+    initial_prompt: str = "",
+    vad_filter: bool = True,
+) -> tuple[str, float, list[WordResult]]:
+    """Decode a short buffer greedily with word timestamps, for live streams. `language=None`
+    detects it (between Uzbek and Russian)."""
+    options = TranscribeOptions(
+        language=language or "auto",
+        beam_size=1,
+        vad_filter=vad_filter,
+        word_timestamps=True,
+        initial_prompt=initial_prompt,
+    )
+    result = transcribe(model, audio, options)
+    words = [word for segment in result.segments for word in segment.words]
+    return result.language, result.language_probability, words

@@ -425,3 +425,101 @@ def jobs_requeue_stale() -> list[uuid.UUID]:
         logger.warning("Job %s lost its worker; queueing it again", job_id)
         job_enqueue(job_id=job_id)
     return stale
+
+
+# --- live streams -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamSegment:
+    start: float
+    end: float
+    text: str
+    words: list  # objects with start, end, text, probability
+
+
+def stream_job_save(
+    *,
+    owner_id: int,
+    wav_path: Path,
+    language_requested: str,
+    language: str,
+    language_probability: float,
+    initial_prompt: str,
+    segments: list[StreamSegment],
+    model_id: str,
+    processing_s: float,
+    started_at,
+) -> Job | None:
+    """Store a finished live session as an ordinary, finished job: its audio and its committed
+    transcript. A session that received no audio leaves nothing."""
+    try:
+        info = inspect_audio(wav_path, max_seconds=settings.MAX_AUDIO_SECONDS * 4)
+    except AudioError as exc:
+        logger.info("Live session of user %s kept no job: %s", owner_id, exc.code)
+        return None
+    now = timezone.now()
+    job = Job(
+        id=uuid.uuid4(),
+        owner_id=owner_id,
+        created_at=started_at,
+        original_name=f"live-{started_at:%Y%m%d-%H%M%S}.wav",
+        sha256=_sha256_of(wav_path),
+        size_bytes=wav_path.stat().st_size,
+        duration_s=info.duration_s,
+        codec=info.codec,
+        language_requested=language_requested,
+        language_detected=language,
+        language_probability=language_probability,
+        initial_prompt=initial_prompt[:1000],
+        status=Job.Status.DONE,
+        progress=1.0,
+        model_id=model_id,
+        attempts=1,
+        started_at=started_at,
+        finished_at=now,
+        processing_s=round(processing_s, 3),
+        real_time_factor=round(processing_s / max(info.duration_s, 1e-6), 4),
+    )
+    with wav_path.open("rb") as handle:
+        job.audio.save(job.original_name, File(handle), save=False)
+    try:
+        with transaction.atomic():
+            job.full_clean()
+            job.save(force_insert=True)
+            stored = Segment.objects.bulk_create(
+                Segment(
+                    job=job,
+                    index=i,
+                    start=s.start,
+                    end=s.end,
+                    text=s.text,
+                    avg_logprob=0.0,
+                    no_speech_prob=0.0,
+                )
+                for i, s in enumerate(segments)
+            )
+            Word.objects.bulk_create(
+                Word(
+                    segment=segment,
+                    index=i,
+                    start=w.start,
+                    end=w.end,
+                    text=w.text[:255],
+                    probability=w.probability,
+                )
+                for segment, s in zip(stored, segments, strict=True)
+                for i, w in enumerate(s.words)
+            )
+    except Exception:
+        job.audio.delete(save=False)
+        raise
+    return job
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()

@@ -134,7 +134,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", "uzwhisper")},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": env.str("CHANNEL_PREFIX", "uzwhisper"),
+                # Live audio arrives ten frames a second per stream.
+                "capacity": 1000,
+            },
         }
     }
 else:
@@ -187,6 +192,19 @@ WHISPER_COMPUTE_TYPE = env.str("WHISPER_COMPUTE_TYPE", default="")  # "" = int8 
 WHISPER_CPU_THREADS = env.int("WHISPER_CPU_THREADS", default=0)  # 0 = all cores
 # Greedy decoding by default: on 2 CPU cores beam 5 is about 4x slower for a small gain.
 WHISPER_DEFAULT_BEAM_SIZE = env.int("WHISPER_DEFAULT_BEAM_SIZE", default=1)
+
+# --- Live streams ----------
+STREAM_SLOTS = env.int("STREAM_SLOTS", default=2)  # concurrent sessions per stream worker
+STREAM_IDLE_SECONDS = env.float("STREAM_IDLE_SECONDS", default=30)
+STREAM_MAX_SECONDS = env.float("STREAM_MAX_SECONDS", default=3600)
+STREAM_MAX_FRAME_BYTES = env.int("STREAM_MAX_FRAME_BYTES", default=64000)  # 2 s of 16 kHz PCM16
+STREAM_ADMISSION_WAIT_SECONDS = env.float("STREAM_ADMISSION_WAIT_SECONDS", default=3)
+STREAM_HEARTBEAT_SECONDS = env.float("STREAM_HEARTBEAT_SECONDS", default=1)
+STREAM_HEARTBEAT_TIMEOUT_SECONDS = env.float("STREAM_HEARTBEAT_TIMEOUT_SECONDS", default=5)
+# Without a shared channel layer the stream worker must live in the web process (laptop demo).
+STREAM_WORKER_IN_PROCESS = env.bool(
+    "STREAM_WORKER_IN_PROCESS", default=not CHANNEL_LAYER_CROSSES_PROCESSES
+)
 
 # --- Limits ----------
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)

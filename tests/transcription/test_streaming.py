@@ -1,0 +1,148 @@
+"""The LocalAgreement-2 session, one step at a time. The decoder here is scripted: these tests
+pin the commit policy itself (what is committed when, what is trimmed); the real model drives it
+in tests/transcription/test_live_stream.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from transcription.streaming import ChunkResult, StreamConfig, StreamSession, TimedWord
+
+SECOND = np.zeros(16000, dtype=np.float32)
+
+
+class ScriptedDecoder:
+    """Returns the next scripted list of (start, end, text) words, relative to the buffer."""
+
+    def __init__(self, *outputs: list[tuple[float, float, str]], language: str = "uz") -> None:
+        self.outputs = list(outputs)
+        self.calls: list[tuple[float, str | None, str]] = []
+        self.language = language
+
+    def __call__(self, audio, language, prompt):
+        self.calls.append((len(audio) / 16000, language, prompt))
+        words = [TimedWord(s, e, t) for s, e, t in self.outputs.pop(0)]
+        return ChunkResult(self.language, 0.9, words)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def session(decoder, **config) -> StreamSession:
+    return StreamSession(config=StreamConfig(**config), decode=decoder, clock=Clock())
+
+
+def test_words_are_committed_once_two_decodes_agree():
+    decoder = ScriptedDecoder(
+        [(0.0, 0.4, " Salom"), (0.5, 0.9, " dunyo")],
+        [(0.0, 0.4, " Salom"), (0.5, 0.9, " dunyo"), (1.0, 1.4, " bugun")],
+        [(0.0, 0.4, " Salom"), (0.5, 0.9, " dunyo"), (1.0, 1.4, " bugun"), (1.5, 1.9, " havo")],
+    )
+    live = session(decoder)
+    live.feed(SECOND)
+    assert live.step() == []  # nothing to agree with yet
+    assert live.tail_text() == "Salom dunyo"
+
+    live.feed(SECOND)
+    committed = live.step()
+    assert [c.text for c in committed] == ["Salom dunyo"]
+    assert live.tail_text() == "bugun"
+
+    live.feed(SECOND)
+    assert [c.text for c in live.step()] == ["bugun"]
+    assert live.tail_text() == "havo"
+    assert live.language == "uz"
+
+
+def test_disagreement_commits_only_the_common_prefix():
+    decoder = ScriptedDecoder(
+        [(0.0, 0.4, " bir"), (0.5, 0.9, " ikki"), (1.0, 1.2, " uch")],
+        [(0.0, 0.4, " Bir,"), (0.5, 0.9, " ikki"), (1.0, 1.3, " o'ch"), (1.4, 1.8, " to'rt")],
+    )
+    live = session(decoder)
+    live.feed(SECOND)
+    live.step()
+    live.feed(SECOND)
+    committed = live.step()
+    # Case and punctuation do not block agreement; a changed word does.
+    assert [w.text for w in committed[0].words] == [" Bir,", " ikki"]
+    assert live.tail_text() == "o'ch to'rt"
+
+
+def test_finish_commits_whatever_is_left():
+    decoder = ScriptedDecoder([(0.0, 0.4, " oxirgi")], [(0.0, 0.4, " oxirgi"), (0.5, 0.8, " gap")])
+    live = session(decoder)
+    live.feed(SECOND)
+    live.step()
+    final = live.finish()
+    assert [c.text for c in final] == ["oxirgi gap"]
+    assert len(live.buffer) == 0
+
+
+def test_long_buffers_are_trimmed_after_the_last_committed_word():
+    decoder = ScriptedDecoder(
+        [(0.0, 5.0, " uzun"), (5.0, 11.0, " gap")],
+        [(0.0, 5.0, " uzun"), (5.0, 11.0, " gap"), (11.0, 11.5, " davom")],
+    )
+    live = session(decoder, trim_seconds=10.0)
+    live.feed(np.zeros(16000 * 12, dtype=np.float32))
+    live.step()
+    live.step()
+    assert live.committed_until == pytest.approx(11.0)
+    assert live.buffer_offset == pytest.approx(11.0)
+    assert len(live.buffer) == 16000  # only the second after the committed words is kept
+
+
+def test_prompt_holds_only_committed_text_that_left_the_buffer():
+    decoder = ScriptedDecoder(
+        [(0.0, 6.0, " birinchi"), (6.0, 11.0, " gap")],
+        [(0.0, 6.0, " birinchi"), (6.0, 11.0, " gap"), (11.0, 11.5, " keyin")],
+        [(0.0, 0.5, " keyin"), (0.6, 0.9, " yana")],
+    )
+    live = session(decoder, trim_seconds=10.0, initial_prompt="Toshkent")
+    live.feed(np.zeros(16000 * 12, dtype=np.float32))
+    live.step()
+    live.step()  # commits "birinchi gap" and trims the buffer to start at 11 s
+    live.feed(SECOND)
+    live.step()
+    prompts = [prompt for _, _, prompt in decoder.calls]
+    assert prompts[:2] == ["Toshkent", "Toshkent"]
+    assert prompts[2] == "Toshkent birinchi gap"
+    assert live.committed[-1].words[0].start == pytest.approx(11.0)  # on the stream's clock
+    assert live.tail[0].start == pytest.approx(11.6)
+
+
+def test_auto_language_is_detected_then_kept_until_the_buffer_is_trimmed():
+    decoder = ScriptedDecoder([(0.0, 0.5, " Привет")], [(0.0, 0.5, " Привет")], language="ru")
+    live = session(decoder, language="auto")
+    live.feed(SECOND)
+    live.step()
+    live.feed(SECOND)
+    live.step()
+    assert [language for _, language, _ in decoder.calls] == [None, "ru"]
+
+
+def test_lag_is_the_time_from_a_words_audio_arriving_to_its_commit():
+    clock = Clock()
+    decoder = ScriptedDecoder([(0.0, 0.4, " tez")], [(0.0, 0.4, " tez"), (0.5, 0.8, " keldi")])
+    live = StreamSession(config=StreamConfig(), decode=decoder, clock=clock)
+    live.feed(SECOND)  # arrives at t=100
+    live.step()
+    clock.now = 101.7
+    live.feed(SECOND)
+    committed = live.step()
+    assert committed[0].lag_seconds == pytest.approx(1.7)
+    assert live.behind_seconds == 0.0
+
+
+def test_a_window_that_keeps_disagreeing_is_committed_rather_than_grown():
+    decoder = ScriptedDecoder([(0.0, 1.0, " a")])
+    live = session(decoder, max_buffer_seconds=2.0)
+    live.feed(np.zeros(16000 * 3, dtype=np.float32))
+    assert [c.text for c in live.step()] == ["a"]

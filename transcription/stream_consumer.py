@@ -1,0 +1,253 @@
+"""WebSocket `/ws/stream/`: live transcription. A thin relay: it authenticates, checks the
+protocol and limits, and passes audio to a stream worker through the channel layer; the worker
+holds the model. The protocol is in the README ("Live streaming").
+
+Close codes: 4401 not authenticated, 1013 busy (try again later), 1011 stream worker lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from .stream_worker import REQUESTS_CHANNEL, ensure_in_process_worker, new_session_id
+
+LANGUAGES = ("auto", "uz", "ru")
+FORMATS = ("pcm16",)
+SAMPLE_RATE = 16000
+BUFFER_WHILE_STARTING = 50  # frames a client may send between `start` and `ready`
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.state = "new"  # new → starting → streaming → stopping → closed
+        self.session = ""
+        self.worker_channel = ""
+        self.ack = False
+        self.frames = 0
+        self.pending: list[bytes] = []
+        self.last_activity = time.monotonic()
+        self.last_heartbeat = time.monotonic()
+        self.watchdog: asyncio.Task | None = None
+        self.deadline: asyncio.Task | None = None
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        if settings.STREAM_WORKER_IN_PROCESS:
+            ensure_in_process_worker()
+        await self.accept()
+        self.watchdog = asyncio.create_task(self._watch())
+
+    async def disconnect(self, code: int) -> None:
+        for task in (self.watchdog, self.deadline):
+            if task:
+                task.cancel()
+        if self.state in ("streaming", "stopping") and self.worker_channel:
+            # The client left: the worker finishes and saves what it has.
+            with contextlib.suppress(Exception):
+                await self.channel_layer.send(
+                    self.worker_channel, {"type": "stream.abort", "session": self.session}
+                )
+        self.state = "closed"
+
+    # --- from the client -----------------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        self.last_activity = time.monotonic()
+        if bytes_data is not None:
+            await self._audio(bytes_data)
+            return
+        try:
+            message = json.loads(text_data or "")
+        except json.JSONDecodeError:
+            if self.state == "streaming":
+                await self._error("expected_audio", "Send audio as binary frames of PCM16.")
+            else:
+                await self._error("malformed_json", "Control messages are JSON objects.")
+            return
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "start":
+            await self._start(message)
+        elif kind == "stop":
+            await self._stop()
+        elif self.state == "streaming":
+            await self._error("expected_audio", "Send audio as binary frames of PCM16.")
+        else:
+            await self._error("unknown_message", f"Unknown message type {kind!r}.")
+
+    async def _start(self, message: dict) -> None:
+        if self.state != "new":
+            await self._error("already_started", "This connection has already started.")
+            return
+        language = message.get("language", "auto")
+        audio_format = message.get("format", "pcm16")
+        sample_rate = message.get("sample_rate", SAMPLE_RATE)
+        if language not in LANGUAGES:
+            await self._error("unsupported_language", "language must be auto, uz or ru.")
+            return
+        if audio_format not in FORMATS:
+            await self._error("unsupported_format", "format must be pcm16 (little-endian mono).")
+            return
+        if sample_rate != SAMPLE_RATE:
+            await self._error(
+                "unsupported_sample_rate",
+                f"sample_rate must be {SAMPLE_RATE}; resample on the client (got {sample_rate!r}).",
+            )
+            return
+        prompt = message.get("initial_prompt", "")
+        if not isinstance(prompt, str) or len(prompt) > 1000:
+            await self._error("invalid_prompt", "initial_prompt is a string of at most 1000.")
+            return
+        self.ack = bool(message.get("ack", False))
+        self.session = new_session_id()
+        self.state = "starting"
+        await self.channel_layer.send(
+            REQUESTS_CHANNEL,
+            {
+                "type": "stream.request",
+                "session": self.session,
+                "owner_id": self.scope["user"].pk,
+                "reply_channel": self.channel_name,
+                "config": {
+                    "language": language,
+                    "initial_prompt": prompt,
+                    "vad": bool(message.get("vad", True)),
+                },
+                "expires_at": time.time() + settings.STREAM_ADMISSION_WAIT_SECONDS,
+            },
+        )
+        self.deadline = asyncio.create_task(self._admission_deadline())
+
+    async def _admission_deadline(self) -> None:
+        await asyncio.sleep(settings.STREAM_ADMISSION_WAIT_SECONDS)
+        if self.state == "starting":
+            self.state = "closed"
+            await self._error(
+                "busy",
+                "Every live transcription slot is in use. Try again shortly.",
+                retry_after_s=10,
+            )
+            await self.close(code=1013)
+
+    async def _audio(self, frame: bytes) -> None:
+        if self.state == "new":
+            await self._error("not_started", "Send a start message before audio.")
+            return
+        if self.state not in ("starting", "streaming"):
+            return
+        if len(frame) > settings.STREAM_MAX_FRAME_BYTES:
+            await self._error(
+                "frame_too_large",
+                f"Frames carry at most {settings.STREAM_MAX_FRAME_BYTES} bytes; this one had "
+                f"{len(frame)}. Send 100–500 ms per frame.",
+            )
+            return
+        if len(frame) % 2:
+            await self._error("bad_frame", "PCM16 frames have an even number of bytes.")
+            return
+        self.frames += 1
+        if self.state == "starting":
+            if len(self.pending) >= BUFFER_WHILE_STARTING:
+                await self._error("not_ready", "Wait for ready before sending more audio.")
+                return
+            self.pending.append(frame)
+        else:
+            await self._forward(frame)
+        if self.ack:
+            await self.send(text_data=json.dumps({"type": "ack", "seq": self.frames}))
+
+    async def _forward(self, frame: bytes) -> None:
+        await self.channel_layer.send(
+            self.worker_channel, {"type": "stream.audio", "session": self.session, "pcm": frame}
+        )
+
+    async def _stop(self) -> None:
+        if self.state not in ("starting", "streaming"):
+            await self._error("not_started", "Nothing to stop: send start first.")
+            return
+        if self.state == "starting":
+            self.state = "stopping_early"  # sent once the worker is ready
+            return
+        self.state = "stopping"
+        await self.channel_layer.send(
+            self.worker_channel, {"type": "stream.stop", "session": self.session}
+        )
+
+    # --- from the worker -----------------------------------------------------------------------
+
+    async def stream_ready(self, message: dict) -> None:
+        if message["session"] != self.session or self.state not in ("starting", "stopping_early"):
+            return
+        stop_early = self.state == "stopping_early"
+        self.worker_channel = message["worker_channel"]
+        self.state = "streaming"
+        self.last_heartbeat = time.monotonic()
+        await self.send(
+            text_data=json.dumps(
+                {
+                    "type": "ready",
+                    "session": self.session,
+                    "model": message.get("model", ""),
+                    "sample_rate": SAMPLE_RATE,
+                    "format": "pcm16",
+                }
+            )
+        )
+        for frame in self.pending:
+            await self._forward(frame)
+        self.pending = []
+        if stop_early:
+            await self._stop()
+
+    async def stream_event(self, message: dict) -> None:
+        payload = message["payload"]
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
+        if payload["type"] == "done":
+            self.state = "closed"
+            await self.close(code=1000)
+        elif payload["type"] == "error" and payload["code"] == "worker_restarting":
+            self.state = "stopping"
+
+    async def stream_heartbeat(self, message: dict) -> None:
+        self.last_heartbeat = time.monotonic()
+
+    # --- timers ---------------------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            now = time.monotonic()
+            worker_silent = now - self.last_heartbeat > settings.STREAM_HEARTBEAT_TIMEOUT_SECONDS
+            if self.state in ("streaming", "stopping") and worker_silent:
+                self.state = "closed"
+                await self._error(
+                    "worker_lost",
+                    "The stream worker stopped answering (restarted?). Reconnect to go on.",
+                )
+                await self.close(code=1011)
+                return
+            if (
+                self.state == "streaming"
+                and now - self.last_activity > settings.STREAM_IDLE_SECONDS
+            ):
+                await self._error(
+                    "idle_timeout",
+                    f"No audio for {settings.STREAM_IDLE_SECONDS:.0f} s: finishing the session.",
+                )
+                await self._stop()
+            if self.state == "new" and now - self.last_activity > settings.STREAM_IDLE_SECONDS:
+                await self._error("idle_timeout", "No start message: closing.")
+                await self.close(code=1000)
+                return
+
+    async def _error(self, code: str, message: str, **extra) -> None:
+        with contextlib.suppress(Exception):
+            await self.send(
+                text_data=json.dumps({"type": "error", "code": code, "message": message, **extra})
+            )

@@ -1,0 +1,396 @@
+"""The stream worker: holds the Whisper model and runs live sessions fed through the channel layer.
+
+    manage.py run_stream_worker --slots 2
+
+Protocol between processes (all channel-layer messages):
+- consumer → `stream.requests` (a shared channel; any worker with a free slot takes it):
+  `stream.request` {session, owner_id, reply_channel, config, expires_at}
+- worker → consumer: `stream.ready` {session, worker_channel}, `stream.event` {payload},
+  `stream.heartbeat` every STREAM_HEARTBEAT_SECONDS
+- consumer → worker channel: `stream.audio` {session, pcm}, `stream.stop` {session},
+  `stream.abort` {session} (the client went away: finish and save without talking back)
+
+A worker takes a request only while it has a free slot, so admission control needs no registry:
+when every slot is busy, requests wait unanswered and the consumer tells its client `busy`.
+Inference runs in one thread, one decode at a time, so every session gets all the cores in turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import statistics
+import tempfile
+import time
+import uuid
+import wave
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from . import engine
+from .streaming import ChunkResult, Committed, StreamConfig, StreamSession, TimedWord
+
+logger = logging.getLogger(__name__)
+
+REQUESTS_CHANNEL = "stream.requests"
+
+
+def event(payload: dict) -> dict:
+    return {"type": "stream.event", "payload": payload}
+
+
+def committed_payload(piece: Committed) -> dict:
+    return {
+        "type": "final",
+        "start": round(piece.start, 3),
+        "end": round(piece.end, 3),
+        "text": piece.text,
+        "language": piece.language,
+        "lag_s": piece.lag_seconds,
+        "words": [
+            {
+                "start": round(w.start, 3),
+                "end": round(w.end, 3),
+                "text": w.text,
+                "probability": round(w.probability, 4),
+            }
+            for w in piece.words
+        ],
+    }
+
+
+@dataclass
+class LiveSession:
+    id: str
+    owner_id: int
+    reply_channel: str
+    config: StreamConfig
+    stream: StreamSession
+    wav_path: Path
+    wav: wave.Wave_write
+    started_at: object
+    last_audio: float = field(default_factory=time.monotonic)
+    stepping: asyncio.Task | None = None
+    finishing: bool = False
+    lags: list[float] = field(default_factory=list)
+
+    def write(self, pcm: bytes) -> None:
+        self.wav.writeframes(pcm)
+
+
+class StreamWorker:
+    def __init__(self, layer, *, slots: int) -> None:
+        self.layer = layer
+        self.slots = slots
+        self.sessions: dict[str, LiveSession] = {}
+        self.channel = ""
+        self.model: engine.LoadedModel | None = None
+        # One inference thread: CTranslate2 already uses every core for one decode.
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stream-decode")
+        self.slot_free = asyncio.Event()
+        self.slot_free.set()
+        self.stopping = asyncio.Event()
+        self._background: set[asyncio.Task] = set()
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        # Keep a reference: the loop holds tasks only weakly.
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        from .services import engine_config
+
+        loop = asyncio.get_running_loop()
+        self.model = await loop.run_in_executor(self.executor, engine.get_model, engine_config())
+        self.channel = await self.layer.new_channel("stream-worker.")
+        logger.info("Stream worker ready on %s with %d slots", self.channel, self.slots)
+        tasks = [
+            asyncio.create_task(self._take_requests()),
+            asyncio.create_task(self._read_inbox()),
+            asyncio.create_task(self._heartbeat()),
+        ]
+        await self.stopping.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._shutdown_sessions()
+        self.executor.shutdown(wait=True)
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    async def _shutdown_sessions(self) -> None:
+        """Tell every client the worker is going away, and keep what each session committed."""
+        for session in list(self.sessions.values()):
+            await self._send(
+                session,
+                {
+                    "type": "error",
+                    "code": "worker_restarting",
+                    "message": "The stream worker is restarting. What was committed is saved; "
+                    "reconnect to continue.",
+                },
+            )
+            await self._finish(session, notify=True)
+
+    # --- loops --------------------------------------------------------------------------------
+
+    async def _take_requests(self) -> None:
+        while True:
+            await self.slot_free.wait()
+            message = await self.layer.receive(REQUESTS_CHANNEL)
+            if message.get("expires_at", 0) < time.time():
+                continue  # its client already heard `busy`
+            await self._open(message)
+            if len(self.sessions) >= self.slots:
+                self.slot_free.clear()
+
+    async def _read_inbox(self) -> None:
+        while True:
+            message = await self.layer.receive(self.channel)
+            session = self.sessions.get(message.get("session", ""))
+            if session is None or session.finishing:
+                continue
+            kind = message["type"]
+            if kind == "stream.audio":
+                await self._audio(session, message["pcm"])
+            elif kind == "stream.stop":
+                self._spawn(self._finish(session, notify=True))
+            elif kind == "stream.abort":
+                self._spawn(self._finish(session, notify=False))
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(settings.STREAM_HEARTBEAT_SECONDS)
+            now = time.monotonic()
+            for session in list(self.sessions.values()):
+                with contextlib.suppress(Exception):
+                    await self.layer.send(session.reply_channel, {"type": "stream.heartbeat"})
+                # A client that vanished without a word (its consumer died too) frees its slot.
+                if now - session.last_audio > settings.STREAM_IDLE_SECONDS * 2:
+                    self._spawn(self._finish(session, notify=False))
+
+    # --- sessions -----------------------------------------------------------------------------
+
+    async def _open(self, message: dict) -> None:
+        config = StreamConfig(
+            language=message["config"].get("language", "auto"),
+            initial_prompt=message["config"].get("initial_prompt", ""),
+        )
+        handle = tempfile.NamedTemporaryFile(prefix="live-", suffix=".wav", delete=False)  # noqa: SIM115
+        wav = wave.open(handle, "wb")  # noqa: SIM115
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(16000)
+        session = LiveSession(
+            id=message["session"],
+            owner_id=message["owner_id"],
+            reply_channel=message["reply_channel"],
+            config=config,
+            stream=StreamSession(config=config, decode=self._decoder(message["config"])),
+            wav_path=Path(handle.name),
+            wav=wav,
+            started_at=timezone.now(),
+        )
+        self.sessions[session.id] = session
+        await self.layer.send(
+            session.reply_channel,
+            {
+                "type": "stream.ready",
+                "session": session.id,
+                "worker_channel": self.channel,
+                "model": self.model.model_id if self.model else "",
+            },
+        )
+
+    def _decoder(self, config: dict):
+        vad = bool(config.get("vad", True))
+
+        def decode(audio: np.ndarray, language: str | None, prompt: str) -> ChunkResult:
+            language, probability, words = engine.transcribe_words(
+                self.model, audio, language=language, initial_prompt=prompt, vad_filter=vad
+            )
+            return ChunkResult(
+                language,
+                probability,
+                [TimedWord(w.start, w.end, w.text, w.probability) for w in words],
+            )
+
+        return decode
+
+    async def _audio(self, session: LiveSession, pcm: bytes) -> None:
+        session.last_audio = time.monotonic()
+        session.write(pcm)
+        session.stream.feed(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0)
+        if session.stream.received_seconds > settings.STREAM_MAX_SECONDS:
+            await self._send(
+                session,
+                {
+                    "type": "error",
+                    "code": "stream_too_long",
+                    "message": f"Live sessions end after {settings.STREAM_MAX_SECONDS:.0f} s.",
+                },
+            )
+            self._spawn(self._finish(session, notify=True))
+            return
+        if session.stepping is None or session.stepping.done():
+            session.stepping = asyncio.create_task(self._step_while_ready(session))
+
+    async def _step_while_ready(self, session: LiveSession) -> None:
+        loop = asyncio.get_running_loop()
+        while session.stream.ready_for_step() and not session.finishing:
+            try:
+                committed = await loop.run_in_executor(self.executor, session.stream.step)
+            except Exception:
+                logger.exception("Decoding failed in live session %s", session.id)
+                await self._send(
+                    session,
+                    {
+                        "type": "error",
+                        "code": "decode_failed",
+                        "message": "Decoding this audio failed.",
+                    },
+                )
+                return
+            await self._publish(session, committed)
+
+    async def _publish(self, session: LiveSession, committed: list[Committed]) -> None:
+        for piece in committed:
+            session.lags.append(piece.lag_seconds)
+            await self._send(session, committed_payload(piece))
+        await self._send(
+            session,
+            {
+                "type": "partial",
+                "text": session.stream.tail_text(),
+                "language": session.stream.language,
+                "committed_until": round(session.stream.committed_until, 3),
+                "received_s": round(session.stream.received_seconds, 3),
+                "behind_s": round(session.stream.behind_seconds, 3),
+            },
+        )
+
+    async def _finish(self, session: LiveSession, *, notify: bool) -> None:
+        if session.finishing:
+            return
+        session.finishing = True
+        loop = asyncio.get_running_loop()
+        try:
+            if session.stepping and not session.stepping.done():
+                with contextlib.suppress(Exception):
+                    await session.stepping
+            committed = await loop.run_in_executor(self.executor, session.stream.finish)
+            if notify:
+                await self._publish(session, committed)
+            else:
+                session.lags.extend(p.lag_seconds for p in committed)
+            session.wav.close()
+            job = await self._save(session)
+            if notify:
+                stream = session.stream
+                await self._send(
+                    session,
+                    {
+                        "type": "done",
+                        "job": str(job.id) if job else None,
+                        "duration_s": round(stream.received_seconds, 3),
+                        "text": " ".join(c.text for c in stream.committed),
+                        "segments": len(stream.committed),
+                        "decode_s": round(stream.decode_seconds, 3),
+                        "real_time_factor": round(
+                            stream.decode_seconds / max(stream.received_seconds, 1e-6), 4
+                        ),
+                        "lag_median_s": round(statistics.median(session.lags), 3)
+                        if session.lags
+                        else None,
+                        "lag_p95_s": round(_percentile(session.lags, 95), 3)
+                        if session.lags
+                        else None,
+                    },
+                )
+        except Exception:
+            logger.exception("Finishing live session %s failed", session.id)
+            if notify:
+                await self._send(
+                    session,
+                    {
+                        "type": "error",
+                        "code": "internal_error",
+                        "message": "The session could not be saved.",
+                    },
+                )
+        finally:
+            self.sessions.pop(session.id, None)
+            session.wav_path.unlink(missing_ok=True)
+            self.slot_free.set()
+
+    @sync_to_async(thread_sensitive=False)
+    def _save(self, session: LiveSession):
+        from .services import StreamSegment, stream_job_save
+
+        stream = session.stream
+        return stream_job_save(
+            owner_id=session.owner_id,
+            wav_path=session.wav_path,
+            language_requested=session.config.language,
+            language=next((c.language for c in stream.committed if c.language), stream.language),
+            language_probability=stream.language_probability,
+            initial_prompt=session.config.initial_prompt,
+            segments=[StreamSegment(c.start, c.end, c.text, c.words) for c in stream.committed],
+            model_id=self.model.model_id if self.model else "",
+            processing_s=stream.decode_seconds,
+            started_at=session.started_at,
+        )
+
+    async def _send(self, session: LiveSession, payload: dict) -> None:
+        try:
+            await self.layer.send(session.reply_channel, event(payload))
+        except Exception:
+            logger.warning("Could not reach the client of session %s", session.id)
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(percent / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def new_session_id() -> str:
+    return uuid.uuid4().hex
+
+
+async def serve(*, slots: int) -> None:
+    """Run a stream worker until SIGTERM or SIGINT."""
+    from channels.layers import get_channel_layer
+
+    worker = StreamWorker(get_channel_layer(), slots=slots)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.request_stop)
+    await worker.run()
+
+
+_in_process: StreamWorker | None = None
+
+
+def ensure_in_process_worker() -> None:
+    """Embedded default (no Redis): run the stream worker inside the web process, on its event
+    loop, so live transcription works on a laptop. Production runs `run_stream_worker` instead."""
+    global _in_process
+    if _in_process is None:
+        from channels.layers import get_channel_layer
+
+        _in_process = StreamWorker(get_channel_layer(), slots=settings.STREAM_SLOTS)
+        asyncio.get_running_loop().create_task(_in_process.run())

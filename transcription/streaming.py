@@ -1,0 +1,219 @@
+"""Live transcription of one audio stream: a LocalAgreement-2 commit policy over a growing buffer.
+Django-free and I/O-free: the stream worker feeds audio and runs `step()`; tests drive it one step
+at a time.
+
+Each step decodes the whole uncommitted buffer. Words that two consecutive decodes agree on (the
+longest common prefix after the committed text) are committed and never change; the rest is the
+unstable tail, shown as `partial`. Once committed text ends a segment, or the buffer grows past
+`trim_seconds`, the audio before the last committed word is dropped, so a long session costs the
+same per step as a short one (whisper_streaming, Macháček et al., 2023).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class TimedWord:
+    start: float  # seconds from the start of the stream
+    end: float
+    text: str
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """What one decode of the buffer produced: words with times relative to the buffer start."""
+
+    language: str
+    language_probability: float
+    words: list[TimedWord]
+
+
+# (audio, language or None for detection, prompt) -> ChunkResult
+Decoder = Callable[[np.ndarray, str | None, str], ChunkResult]
+
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def _key(word: TimedWord) -> str:
+    return _NON_WORD.sub("", word.text.lower())
+
+
+@dataclass
+class StreamConfig:
+    language: str = "auto"  # auto | uz | ru
+    initial_prompt: str = ""
+    min_step_seconds: float = 0.5  # decode again once this much new audio arrived
+    trim_seconds: float = 10.0  # past this, drop audio before the last committed word
+    max_buffer_seconds: float = 30.0  # Whisper's window: commit the tail rather than grow past it
+
+
+@dataclass
+class Committed:
+    """A committed piece of transcript: a `final` message."""
+
+    start: float
+    end: float
+    text: str
+    language: str
+    words: list[TimedWord]
+    lag_seconds: float  # worst delay between a word's audio arriving and its commit
+
+
+@dataclass
+class StreamSession:
+    config: StreamConfig
+    decode: Decoder
+    clock: Callable[[], float] = time.monotonic
+
+    buffer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    buffer_offset: float = 0.0  # stream time of buffer[0]
+    received_seconds: float = 0.0
+    decoded_until: float = 0.0  # stream time covered by the last decode
+    committed: list[Committed] = field(default_factory=list)
+    previous_tail: list[TimedWord] = field(default_factory=list)
+    tail: list[TimedWord] = field(default_factory=list)
+    language: str = ""
+    language_probability: float = 0.0
+    steps: int = 0
+    decode_seconds: float = 0.0
+    _arrivals: list[tuple[float, float]] = field(default_factory=list)  # (stream time, clock)
+
+    # --- input --------------------------------------------------------------------------------
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Append mono float32 audio at 16 kHz."""
+        self.buffer = np.concatenate([self.buffer, samples.astype(np.float32, copy=False)])
+        self.received_seconds += len(samples) / SAMPLE_RATE
+        self._arrivals.append((self.received_seconds, self.clock()))
+
+    @property
+    def committed_until(self) -> float:
+        return self.committed[-1].end if self.committed else 0.0
+
+    @property
+    def behind_seconds(self) -> float:
+        """Audio received but not yet decoded: how far inference trails the speaker."""
+        return max(0.0, self.received_seconds - self.decoded_until)
+
+    def ready_for_step(self) -> bool:
+        return self.received_seconds - self.decoded_until >= self.config.min_step_seconds
+
+    # --- decoding -----------------------------------------------------------------------------
+
+    def step(self, *, final: bool = False) -> list[Committed]:
+        """Decode the buffer once and return what became committed. With `final`, everything
+        decoded is committed (the stream has ended)."""
+        if len(self.buffer) == 0:
+            return []
+        language = (
+            None
+            if self.config.language == "auto" and not self.language
+            else (self.language or self.config.language)
+        )
+        prompt = self._prompt()
+        started = time.perf_counter()
+        result = self.decode(self.buffer, language, prompt)
+        self.decode_seconds += time.perf_counter() - started
+        self.steps += 1
+        self.decoded_until = self.buffer_offset + len(self.buffer) / SAMPLE_RATE
+        if not self.language:
+            self.language = result.language
+            self.language_probability = result.language_probability
+
+        words = [
+            TimedWord(
+                w.start + self.buffer_offset, w.end + self.buffer_offset, w.text, w.probability
+            )
+            for w in result.words
+        ]
+        # Words the previous commits already cover (by time) are not new.
+        words = [w for w in words if w.end > self.committed_until + 0.01]
+
+        if final:
+            agreed, self.previous_tail = words, []
+        else:
+            agreed = self._agreed_prefix(self.previous_tail, words)
+            self.previous_tail = words[len(agreed) :]
+            buffer_seconds = len(self.buffer) / SAMPLE_RATE
+            if not agreed and buffer_seconds >= self.config.max_buffer_seconds and words:
+                # Two decodes keep disagreeing and the window is full: commit what we have
+                # rather than let the buffer outgrow what Whisper can see.
+                agreed, self.previous_tail = words, []
+        self.tail = list(self.previous_tail)
+
+        new = self._commit(agreed) if agreed else []
+        self._trim(final=final)
+        return new
+
+    def _prompt(self) -> str:
+        # Only text whose audio has left the buffer: given words that are still in the audio,
+        # Whisper continues after them and drops them from its output.
+        gone = "".join(
+            w.text for c in self.committed for w in c.words if w.end <= self.buffer_offset
+        )
+        prompt = f"{self.config.initial_prompt} {gone.strip()}".strip()
+        return prompt[-400:]  # Whisper's prompt holds about 224 tokens
+
+    @staticmethod
+    def _agreed_prefix(previous: list[TimedWord], current: list[TimedWord]) -> list[TimedWord]:
+        agreed: list[TimedWord] = []
+        for before, now in zip(previous, current, strict=False):
+            if _key(before) != _key(now) or not _key(now):
+                break
+            agreed.append(now)
+        return agreed
+
+    def _commit(self, words: list[TimedWord]) -> list[Committed]:
+        now = self.clock()
+        lag = max(now - self._arrival_of(w.end) for w in words)
+        piece = Committed(
+            start=words[0].start,
+            end=words[-1].end,
+            text="".join(w.text for w in words).strip(),
+            language=self.language,
+            words=words,
+            lag_seconds=round(max(0.0, lag), 3),
+        )
+        self.committed.append(piece)
+        return [piece]
+
+    def _arrival_of(self, stream_time: float) -> float:
+        for position, arrived in self._arrivals:
+            if position >= stream_time:
+                return arrived
+        return self._arrivals[-1][1] if self._arrivals else self.clock()
+
+    def _trim(self, *, final: bool) -> None:
+        buffer_seconds = len(self.buffer) / SAMPLE_RATE
+        if final:
+            cut = buffer_seconds
+        elif buffer_seconds > self.config.trim_seconds and self.committed:
+            cut = max(0.0, self.committed_until - self.buffer_offset)
+        else:
+            return
+        cut_samples = int(cut * SAMPLE_RATE)
+        if cut_samples <= 0:
+            return
+        self.buffer = self.buffer[cut_samples:]
+        self.buffer_offset += cut_samples / SAMPLE_RATE
+        # Arrival times before the new buffer start are no longer needed for lag figures.
+        self._arrivals = [a for a in self._arrivals if a[0] >= self.buffer_offset - 1.0]
+        if self.config.language == "auto":
+            self.language = ""  # the next utterance may be in the other language
+
+    def finish(self) -> list[Committed]:
+        """Commit everything still in the buffer."""
+        return self.step(final=True)
+
+    def tail_text(self) -> str:
+        return "".join(w.text for w in self.tail).strip()
