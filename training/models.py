@@ -1,2 +1,105 @@
-# Models arrive with the training issue; the app is registered now so that its
-# migrations start from 0001.
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class EvaluationRun(models.Model):
+    """One `evaluate` run: a model scored on a manifest, with results overall and by slice."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    class LanguageMode(models.TextChoices):
+        MANIFEST = "manifest", "each row's own language"
+        AUTO = "auto", "detect (uz or ru)"
+        UZBEK = "uz", "force Uzbek"
+        RUSSIAN = "ru", "force Russian"
+        MIXED = "mixed", "mixed (code-switched)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True
+    )
+    error_message = models.TextField(blank=True)
+
+    model_path = models.CharField(max_length=1000)
+    # "<directory name>@<checksum prefix>", as transcription jobs record it.
+    model_id = models.CharField(max_length=128, blank=True)
+    model_checksum = models.CharField(max_length=64, blank=True)
+    manifest_name = models.CharField(max_length=255)
+    manifest_path = models.CharField(max_length=1000)
+    language_mode = models.CharField(
+        max_length=16, choices=LanguageMode.choices, default=LanguageMode.MANIFEST
+    )
+    beam_size = models.PositiveSmallIntegerField(default=1)
+    # True when rows asked for "mixed" were decoded with "auto" because the engine lacks it.
+    mixed_fell_back_to_auto = models.BooleanField(default=False)
+
+    utterances = models.PositiveIntegerField(default=0)
+    wer = models.FloatField(null=True, blank=True)
+    cer = models.FloatField(null=True, blank=True)
+    # [{"dimension", "value", "utterances", "ref_words", "word_errors", "wer", "cer", ...}]
+    slices = models.JSONField(default=list, blank=True)
+    # [{"line", "code", "reason"}]: manifest lines and clips that could not be scored.
+    skipped = models.JSONField(default=list, blank=True)
+    audio_seconds = models.FloatField(default=0.0)
+    processing_seconds = models.FloatField(default=0.0)
+
+    json_path = models.CharField(max_length=1000, blank=True)
+    report_path = models.CharField(max_length=1000, blank=True)
+    report_markdown = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.manifest_name} · {self.model_id or self.model_path} ({self.status})"
+
+
+class EvaluationItem(models.Model):
+    """One scored utterance of a run."""
+
+    run = models.ForeignKey(EvaluationRun, on_delete=models.CASCADE, related_name="items")
+    index = models.PositiveIntegerField()
+    line = models.PositiveIntegerField()  # in the manifest
+    audio = models.CharField(max_length=1000)
+    duration_s = models.FloatField(default=0.0)
+
+    language = models.CharField(max_length=8)  # the manifest's label
+    language_requested = models.CharField(max_length=8)  # what the engine was asked for
+    language_decoded = models.CharField(max_length=8, blank=True)  # what it decoded with
+    dialect = models.CharField(max_length=64, blank=True)
+    speaker = models.CharField(max_length=128, blank=True)
+    source = models.CharField(max_length=500, blank=True)
+    code_switched = models.BooleanField(default=False)
+
+    reference = models.TextField()
+    hypothesis = models.TextField(blank=True)
+    reference_normalised = models.TextField()
+    hypothesis_normalised = models.TextField(blank=True)
+
+    ref_words = models.PositiveIntegerField()
+    substitutions = models.PositiveIntegerField()
+    deletions = models.PositiveIntegerField()
+    insertions = models.PositiveIntegerField()
+    ref_chars = models.PositiveIntegerField()
+    char_errors = models.PositiveIntegerField()
+    wer = models.FloatField()
+    cer = models.FloatField()
+    processing_seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="evaluation_item_unique_index")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.audio} (WER {self.wer:.2f})"

@@ -1,0 +1,114 @@
+"""Reads for the training app. Pages fetch evaluation runs through these, never `.get()`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from rest_framework import status
+
+from uzwhisper.errors import ApplicationError
+
+from .models import EvaluationItem, EvaluationRun
+
+
+def can_view_evaluations(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Evaluation results are for staff: they show the references of held-out data."""
+    return bool(user.is_authenticated and getattr(user, "is_staff", False))
+
+
+def evaluation_run_list() -> QuerySet[EvaluationRun]:
+    """Runs, newest first, without the stored report text the list does not show."""
+    return EvaluationRun.objects.defer("report_markdown").order_by("-created_at")
+
+
+def evaluation_run_get_for_user(
+    *, user: AbstractBaseUser | AnonymousUser, run_id: uuid.UUID | str
+) -> EvaluationRun:
+    """The run if `user` may see evaluations; the same 404 when it is missing or they may not."""
+    try:
+        run_uuid = uuid.UUID(str(run_id))
+    except ValueError:
+        run_uuid = None
+    run = (
+        EvaluationRun.objects.filter(id=run_uuid).first()
+        if run_uuid and can_view_evaluations(user)
+        else None
+    )
+    if run is None:
+        raise ApplicationError(
+            "evaluation_run_not_found",
+            "No such evaluation run.",
+            status_code=status.HTTP_404_NOT_FOUND,
+        )
+    return run
+
+
+def evaluation_item_list(*, run: EvaluationRun) -> QuerySet[EvaluationItem]:
+    return EvaluationItem.objects.filter(run=run).order_by("index")
+
+
+def evaluation_item_payload(item: EvaluationItem) -> dict[str, Any]:
+    return {
+        "index": item.index,
+        "line": item.line,
+        "audio": item.audio,
+        "duration_s": item.duration_s,
+        "language": item.language,
+        "language_requested": item.language_requested,
+        "language_decoded": item.language_decoded,
+        "dialect": item.dialect,
+        "speaker": item.speaker,
+        "source": item.source,
+        "code_switched": item.code_switched,
+        "reference": item.reference,
+        "hypothesis": item.hypothesis,
+        "reference_normalised": item.reference_normalised,
+        "hypothesis_normalised": item.hypothesis_normalised,
+        "ref_words": item.ref_words,
+        "substitutions": item.substitutions,
+        "deletions": item.deletions,
+        "insertions": item.insertions,
+        "ref_chars": item.ref_chars,
+        "char_errors": item.char_errors,
+        "wer": item.wer,
+        "cer": item.cer,
+        "processing_seconds": item.processing_seconds,
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def evaluation_run_result(run: EvaluationRun) -> dict[str, Any]:
+    """The whole run as one JSON-ready dictionary: what the JSON file holds, what the Markdown
+    report and the web page are drawn from."""
+    overall = next((s for s in run.slices if s.get("dimension") == "overall"), None)
+    rtf = run.processing_seconds / run.audio_seconds if run.audio_seconds else None
+    return {
+        "run_id": str(run.id),
+        "status": run.status,
+        "error": run.error_message,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "manifest": run.manifest_name,
+        "manifest_path": run.manifest_path,
+        "model": {"path": run.model_path, "id": run.model_id, "checksum": run.model_checksum},
+        "language_mode": run.language_mode,
+        "beam_size": run.beam_size,
+        "mixed_fell_back_to_auto": run.mixed_fell_back_to_auto,
+        "utterances": run.utterances,
+        "wer": run.wer,
+        "cer": run.cer,
+        "overall": overall or {"wer": run.wer, "cer": run.cer},
+        "slices": run.slices,
+        "skipped": run.skipped,
+        "audio_seconds": run.audio_seconds,
+        "processing_seconds": run.processing_seconds,
+        "real_time_factor": rtf,
+        "items": [evaluation_item_payload(i) for i in evaluation_item_list(run=run)],
+    }

@@ -1,0 +1,323 @@
+"""Writes for the training app: running an evaluation and storing its results."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from uzwhisper.lib.audio import SAMPLE_RATE, decode_to_array
+from uzwhisper.lib.metrics import (
+    ErrorCounts,
+    SliceResult,
+    aggregate_by_slice,
+    score_utterance,
+    slice_values,
+)
+
+from .manifests import Manifest, ManifestRow, SkippedLine
+from .models import EvaluationItem, EvaluationRun
+from .reports import markdown_report, wer_chart_svg
+from .selectors import evaluation_run_result
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from transcription.engine import LoadedModel
+
+logger = logging.getLogger(__name__)
+
+# Called after each manifest row: (rows done, rows in all, the stored item or None if skipped).
+Progress = Callable[[int, int, EvaluationItem | None], None]
+
+
+def engine_language_modes() -> frozenset[str]:
+    """Every language value `transcription.engine` declares in its upper-case constants.
+
+    The engine is the lead's module and will grow a "mixed" mode (VAD split, per-part language);
+    reading its declared values at run time means evaluation passes "mixed" straight through
+    the day the engine offers it, whatever the constant ends up being called.
+    """
+    from transcription import engine
+
+    modes: set[str] = set()
+    for name, value in vars(engine).items():
+        if (
+            name.isupper()
+            and isinstance(value, tuple | list | set | frozenset)
+            and all(isinstance(v, str) for v in value)
+        ):
+            modes.update(value)
+    return frozenset(modes)
+
+
+def engine_accepts_mixed() -> bool:
+    return "mixed" in engine_language_modes()
+
+
+def requested_language(mode: str, row_language: str, *, mixed_supported: bool) -> str:
+    """What the engine is asked to decode a row with.
+
+    `manifest` forces each row's own label; rows labelled (or a run asking for) "mixed" fall back
+    to "auto" until the engine accepts "mixed".
+    """
+    wanted = row_language if mode == EvaluationRun.LanguageMode.MANIFEST else mode
+    if wanted == "mixed" and not mixed_supported:
+        return "auto"
+    return wanted
+
+
+@transaction.atomic
+def evaluation_run_create(
+    *,
+    manifest: Manifest,
+    model_path: str,
+    language_mode: str = EvaluationRun.LanguageMode.MANIFEST,
+    beam_size: int = 1,
+) -> EvaluationRun:
+    now = timezone.now()
+    run = EvaluationRun(
+        created_at=now,
+        started_at=now,
+        status=EvaluationRun.Status.RUNNING,
+        model_path=model_path,
+        manifest_name=manifest.name,
+        manifest_path=str(manifest.path.resolve()),
+        language_mode=language_mode,
+        beam_size=beam_size,
+        skipped=[s.as_dict() for s in manifest.skipped],
+    )
+    run.full_clean()
+    run.save()
+    return run
+
+
+@transaction.atomic
+def evaluation_item_create(
+    *,
+    run: EvaluationRun,
+    index: int,
+    row: ManifestRow,
+    language_requested: str,
+    language_decoded: str,
+    hypothesis: str,
+    duration_s: float,
+    processing_seconds: float,
+) -> EvaluationItem:
+    score = score_utterance(row.text, hypothesis, language=row.language)
+    counts = score.counts
+    item = EvaluationItem(
+        run=run,
+        index=index,
+        line=row.line,
+        audio=row.audio,
+        duration_s=duration_s,
+        language=row.language,
+        language_requested=language_requested,
+        language_decoded=language_decoded,
+        dialect=row.dialect,
+        speaker=row.speaker,
+        source=row.source[:500],
+        code_switched=row.is_code_switched,
+        reference=row.text,
+        hypothesis=hypothesis,
+        reference_normalised=score.reference,
+        hypothesis_normalised=score.hypothesis,
+        ref_words=counts.ref_words,
+        substitutions=counts.substitutions,
+        deletions=counts.deletions,
+        insertions=counts.insertions,
+        ref_chars=counts.ref_chars,
+        char_errors=counts.char_errors,
+        wer=score.wer,
+        cer=score.cer,
+        processing_seconds=processing_seconds,
+    )
+    item.full_clean()
+    item.save()
+    return item
+
+
+def _item_counts(item: EvaluationItem) -> ErrorCounts:
+    return ErrorCounts(
+        utterances=1,
+        ref_words=item.ref_words,
+        substitutions=item.substitutions,
+        deletions=item.deletions,
+        insertions=item.insertions,
+        ref_chars=item.ref_chars,
+        char_errors=item.char_errors,
+    )
+
+
+def evaluation_slices(items: list[EvaluationItem]) -> list[SliceResult]:
+    return aggregate_by_slice(
+        (
+            slice_values(
+                language=item.language,
+                dialect=item.dialect,
+                code_switched=item.code_switched,
+                source=item.source,
+            ),
+            _item_counts(item),
+        )
+        for item in items
+    )
+
+
+@transaction.atomic
+def evaluation_run_finish(
+    *, run: EvaluationRun, skipped: list[SkippedLine], processing_seconds: float
+) -> EvaluationRun:
+    """Aggregate the stored items into the run's overall and per-slice results."""
+    items = list(run.items.all())
+    slices = evaluation_slices(items)
+    overall = slices[0].counts
+    run.status = EvaluationRun.Status.DONE
+    run.finished_at = timezone.now()
+    run.utterances = overall.utterances
+    run.wer = overall.wer
+    run.cer = overall.cer
+    run.slices = [s.as_dict() for s in slices]
+    run.skipped = [s.as_dict() for s in skipped]
+    run.audio_seconds = sum(item.duration_s for item in items)
+    run.processing_seconds = processing_seconds
+    run.full_clean()
+    run.save()
+    return run
+
+
+@transaction.atomic
+def evaluation_run_mark_failed(*, run: EvaluationRun, message: str) -> EvaluationRun:
+    run.status = EvaluationRun.Status.FAILED
+    run.error_message = message[:5000]
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error_message", "finished_at"])
+    return run
+
+
+@transaction.atomic
+def evaluation_run_write_reports(*, run: EvaluationRun, out_dir: Path) -> EvaluationRun:
+    """Write `<stem>.json`, `<stem>.md` and the chart `<stem>.svg` under `out_dir`, and keep the
+    Markdown on the run so the web app does not depend on the files."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{Path(run.manifest_name).stem}-{run.created_at:%Y%m%d-%H%M%S}-{run.id.hex[:8]}"
+    result = evaluation_run_result(run)
+    json_path = out_dir / f"{stem}.json"
+    chart_path = out_dir / f"{stem}.svg"
+    report_path = out_dir / f"{stem}.md"
+    json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    chart_path.write_text(wer_chart_svg(result["slices"]) + "\n", encoding="utf-8")
+    run.report_markdown = markdown_report(result, chart_file=chart_path.name)
+    report_path.write_text(run.report_markdown, encoding="utf-8")
+    run.json_path = str(json_path)
+    run.report_path = str(report_path)
+    run.save(update_fields=["report_markdown", "json_path", "report_path"])
+    return run
+
+
+def _decode_row(row: ManifestRow) -> np.ndarray:
+    audio = decode_to_array(row.audio_path)
+    if audio.size == 0:
+        raise ValueError("the audio decodes to no samples")
+    return audio
+
+
+def _transcribe(
+    model: LoadedModel, audio: np.ndarray, language: str, beam_size: int
+) -> tuple[str, str]:
+    """The hypothesis for `audio` and the language it was decoded with."""
+    from transcription import engine
+
+    options = engine.TranscribeOptions(
+        language=language, beam_size=beam_size, vad_filter=True, word_timestamps=False
+    )
+    result = engine.transcribe(model, audio, options)
+    return " ".join(segment.text for segment in result.segments).strip(), result.language
+
+
+def evaluation_run_execute(
+    *,
+    manifest: Manifest,
+    model_path: str | None = None,
+    language_mode: str = EvaluationRun.LanguageMode.MANIFEST,
+    beam_size: int = 1,
+    out_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> EvaluationRun:
+    """Transcribe every row of `manifest` with the model at `model_path` (the configured one by
+    default), score it, store the run with its items, and write the JSON and Markdown reports.
+
+    A clip that cannot be decoded is recorded as skipped and the run goes on. Anything else that
+    stops the run (the model missing, Ctrl+C) marks it failed before the error propagates.
+    Runs in the calling process: it loads the model, so it belongs in a command or a worker.
+    """
+    from transcription import engine
+    from transcription.services import engine_config
+
+    model_path = model_path or settings.WHISPER_MODEL
+    out_dir = out_dir or Path(settings.VAR_DIR) / "evaluations"
+    run = evaluation_run_create(
+        manifest=manifest, model_path=model_path, language_mode=language_mode, beam_size=beam_size
+    )
+    skipped = list(manifest.skipped)
+    mixed_supported = engine_accepts_mixed()
+    try:
+        model = engine.get_model(dataclasses.replace(engine_config(), model_path=model_path))
+        run.model_id, run.model_checksum = model.model_id, model.checksum
+        run.save(update_fields=["model_id", "model_checksum"])
+        started = time.perf_counter()
+        total = len(manifest.rows)
+        for index, row in enumerate(manifest.rows):
+            wanted = (
+                row.language
+                if language_mode == EvaluationRun.LanguageMode.MANIFEST
+                else language_mode
+            )
+            language = requested_language(
+                language_mode, row.language, mixed_supported=mixed_supported
+            )
+            if wanted == "mixed" and language != "mixed" and not run.mixed_fell_back_to_auto:
+                run.mixed_fell_back_to_auto = True
+                run.save(update_fields=["mixed_fell_back_to_auto"])
+            item_started = time.perf_counter()
+            try:
+                audio = _decode_row(row)
+            except Exception as exc:  # a bad clip must not end the run: report it instead
+                logger.warning("Skipping line %s (%s): %s", row.line, row.audio, exc)
+                skipped.append(
+                    SkippedLine(row.line, "unreadable_audio", f"cannot decode {row.audio}: {exc}")
+                )
+                if progress:
+                    progress(index + 1, total, None)
+                continue
+            hypothesis, decoded = _transcribe(model, audio, language, beam_size)
+            item = evaluation_item_create(
+                run=run,
+                index=index,
+                row=row,
+                language_requested=language,
+                language_decoded=decoded,
+                hypothesis=hypothesis,
+                duration_s=audio.size / SAMPLE_RATE,
+                processing_seconds=time.perf_counter() - item_started,
+            )
+            if progress:
+                progress(index + 1, total, item)
+        if not run.items.exists():
+            raise RuntimeError("no clip of the manifest could be decoded")
+        evaluation_run_finish(
+            run=run, skipped=skipped, processing_seconds=time.perf_counter() - started
+        )
+        return evaluation_run_write_reports(run=run, out_dir=out_dir)
+    except BaseException as exc:
+        evaluation_run_mark_failed(run=run, message=f"{type(exc).__name__}: {exc}")
+        raise
