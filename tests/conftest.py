@@ -168,6 +168,19 @@ def start_worker(name: str, *, queue: str, **env: str) -> ChildProcess:
     return ChildProcess(name, args, process_env(CELERY_ASR_QUEUE=queue, **env), "ready.")
 
 
+def start_stream_worker(name: str = "stream-worker", *, slots: int = 1) -> ChildProcess:
+    args = [PYTHON, "manage.py", "run_stream_worker", "--slots", str(slots)]
+    return ChildProcess(name, args, process_env(), "Stream worker ready")
+
+
+@pytest.fixture
+def stream_worker(django_db_setup, django_db_blocker) -> Iterator[ChildProcess]:
+    """A live-stream worker with one slot. Per test, so a test may kill it."""
+    worker = start_stream_worker()
+    yield worker
+    worker.stop()
+
+
 def _flush_test_redis() -> None:
     import redis
 

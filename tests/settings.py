@@ -17,6 +17,10 @@ os.environ.setdefault("CHANNEL_PREFIX", "uzwhisper-test")
 os.environ.setdefault("JOB_LEASE_SECONDS", "6")
 os.environ.setdefault("CELERY_VISIBILITY_TIMEOUT", "10")
 os.environ.setdefault("WHISPER_CPU_THREADS", "2")
+# Live streams: short timeouts so idle, busy and lost-worker cases resolve in seconds.
+os.environ.setdefault("STREAM_IDLE_SECONDS", "4")
+os.environ.setdefault("STREAM_ADMISSION_WAIT_SECONDS", "2")
+os.environ.setdefault("STREAM_HEARTBEAT_TIMEOUT_SECONDS", "3")
 # One media folder per test run, shared with the worker and server processes it starts.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="uzwhisper-test-media-"))
 
