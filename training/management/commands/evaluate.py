@@ -88,7 +88,8 @@ class Command(BaseCommand):
                 model_path=model_path,
                 language_mode=options["language"],
                 beam_size=options["beam_size"],
-                out_dir=options["out"],
+                # call_command() passes keyword options through without argparse's `type`.
+                out_dir=Path(options["out"]) if options["out"] else None,
                 progress=progress,
             )
         finally:

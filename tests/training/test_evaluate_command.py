@@ -1,0 +1,143 @@
+"""`manage.py evaluate` end to end with the real bundled model, and its input errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.conftest import CLIPS, SPEECH
+from training.models import EvaluationRun
+from training.services import engine_accepts_mixed
+
+from .test_build_codeswitch_set import load_builder
+
+pytestmark = pytest.mark.django_db
+
+RU = CLIPS["vm-sorry"]
+UZ = CLIPS["usc_1131474547_2_29208_1"]
+
+
+def _row(path: Path, manifest_dir: Path, text: str, language: str, **fields) -> str:
+    audio = os.path.relpath(path, manifest_dir)
+    return json.dumps({"audio": audio, "text": text, "language": language, **fields})
+
+
+@pytest.fixture
+def small_manifest(tmp_path) -> Path:
+    """A Russian clip, an Uzbek clip, a line whose audio is missing, and a uz+ru joined clip."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "manifest.jsonl").write_text(
+        "\n".join(_row(c.path, source, c.text, c.language) for c in (UZ, RU)), encoding="utf-8"
+    )
+    joined = load_builder().build(speech_dir=source, out_dir=tmp_path / "cs", pairs=1)[0]
+    lines = [
+        _row(RU.path, tmp_path, RU.text, "ru", source="Asterisk prompts, ru"),
+        _row(UZ.path, tmp_path, UZ.text, "uz", source="ISSAI USC, test", speaker="1131474547"),
+        _row(SPEECH / "uz" / "gone.wav", tmp_path, "salom", "uz"),
+        json.dumps({**joined, "audio": f"cs/{joined['audio']}"}, ensure_ascii=False),
+    ]
+    path = tmp_path / "small.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_evaluate_scores_stores_and_reports_a_small_manifest(small_manifest, tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    call_command(
+        "evaluate", manifest=str(small_manifest), out=str(tmp_path / "out"), stdout=out, stderr=err
+    )
+
+    run = EvaluationRun.objects.get()
+    assert run.status == EvaluationRun.Status.DONE
+    assert run.manifest_name == "small.jsonl"
+    assert run.language_mode == "manifest"
+    assert run.model_id.startswith("whisper-base@")
+    assert len(run.model_checksum) == 64
+    assert run.utterances == 3
+    [skipped] = run.skipped
+    assert (skipped["line"], skipped["code"]) == (3, "missing_audio")
+    assert "audio file not found" in skipped["reason"]
+    assert "gone.wav" in skipped["reason"]
+    mixed = engine_accepts_mixed()
+    assert run.mixed_fell_back_to_auto is not mixed
+
+    items = {item.language: item for item in run.items.all()}
+    assert (items["ru"].language_requested, items["ru"].language_decoded) == ("ru", "ru")
+    assert (items["uz"].language_requested, items["uz"].language_decoded) == ("uz", "uz")
+    assert items["mixed"].language_requested == ("mixed" if mixed else "auto")
+    assert items["mixed"].code_switched
+    assert all(item.hypothesis for item in items.values())
+    # The Russian prompt is clean studio speech: the bundled model gets most characters right.
+    assert items["ru"].cer < 0.3
+
+    slices = {(s["dimension"], s["value"]): s for s in run.slices}
+    assert run.slices[0]["dimension"] == "overall"
+    total_errors = sum(i.substitutions + i.deletions + i.insertions for i in items.values())
+    total_words = sum(i.ref_words for i in items.values())
+    assert run.wer == pytest.approx(total_errors / total_words)
+    assert slices["language", "ru"]["utterances"] == 1
+    assert slices["language", "mixed"]["utterances"] == 1
+    assert slices["code_switched", "yes"]["ref_words"] == items["mixed"].ref_words
+    assert slices["source", "Asterisk prompts"]["utterances"] == 1
+    assert slices["source", "synthetic uz+ru join"]["utterances"] == 1
+
+    result = json.loads(Path(run.json_path).read_text(encoding="utf-8"))
+    assert result["run_id"] == str(run.id)
+    assert result["slices"] == run.slices
+    assert [i["line"] for i in result["items"]] == [1, 2, 4]
+    report = Path(run.report_path).read_text(encoding="utf-8")
+    assert report == run.report_markdown
+    assert "## WER and CER by slice" in report
+    assert "| language=uz |" in report
+    assert Path(run.report_path).with_suffix(".svg").read_text().startswith("<svg")
+
+    printed = out.getvalue()
+    assert "overall" in printed
+    assert "language=ru" in printed
+    assert "code_switched=yes" in printed
+    assert f"JSON:   {run.json_path}" in printed
+    assert "small.jsonl:3: audio file not found" in err.getvalue()
+
+
+@pytest.mark.slow
+def test_evaluate_with_a_forced_mode_and_a_limit(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(
+        "\n".join(_row(c.path, tmp_path, c.text, c.language) for c in (RU, UZ)), encoding="utf-8"
+    )
+    call_command(
+        "evaluate",
+        manifest=str(manifest),
+        language="auto",
+        limit=1,
+        no_progress=True,
+        out=str(tmp_path),
+        stdout=io.StringIO(),
+    )
+    run = EvaluationRun.objects.get()
+    assert run.utterances == 1
+    item = run.items.get()
+    assert item.language_requested == "auto"
+    assert item.language_decoded == "ru"
+
+
+def test_an_empty_manifest_stops_the_command(tmp_path):
+    manifest = tmp_path / "empty.jsonl"
+    manifest.write_text("")
+    with pytest.raises(CommandError, match="empty"):
+        call_command("evaluate", manifest=str(manifest))
+    assert not EvaluationRun.objects.exists()
+
+
+def test_a_missing_model_stops_the_command(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(_row(RU.path, tmp_path, RU.text, "ru") + "\n")
+    with pytest.raises(CommandError, match="no Whisper model"):
+        call_command("evaluate", manifest=str(manifest), model=str(tmp_path))
