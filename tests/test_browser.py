@@ -118,3 +118,68 @@ def test_bad_file_shows_a_readable_error(page, user, live_server_url, tmp_path):
     error.wait_for(state="visible")
     assert "not a recognised audio" in error.inner_text()
     page.screenshot(path=str(ARTIFACTS / "browser-upload-error.png"))
+
+
+@pytest.fixture
+def mic_page(user, tmp_path):
+    """Chromium whose fake microphone plays a real Russian clip."""
+    # Chromium's fake capture wants 16-bit PCM WAV; pad with silence so the clip plays once.
+    import numpy as np
+    from playwright.sync_api import sync_playwright
+
+    from tests.audio_helpers import write_audio
+    from tests.conftest import CLIPS
+    from uzwhisper.lib.audio import decode_to_array
+
+    speech = decode_to_array(CLIPS["demo-nogo"].path)
+    wav = write_audio(
+        np.concatenate([speech, np.zeros(16000 * 20, np.float32)]), tmp_path / "mic.wav"
+    )
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}",
+    ]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = browser.new_context(viewport={"width": 1200, "height": 900})
+        context.grant_permissions(["microphone"])
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def test_live_page_records_the_microphone_and_saves_a_job(
+    mic_page, user, live_server_url, stream_worker
+):
+    page = mic_page
+    log_in(page, live_server_url, user.username)
+    page.get_by_role("link", name="Live").click()
+    page.select_option("#live-language", "ru")
+    page.get_by_role("button", name="● Record").click()
+    page.wait_for_function(
+        "document.getElementById('live-committed').textContent.toLowerCase().includes('сервер')",
+        timeout=60_000,
+    )
+    page.screenshot(path=str(ARTIFACTS / "browser-live-recording.png"))
+    page.get_by_role("button", name="■ Stop").click()
+    page.wait_for_selector("#live-saved:not([hidden])", timeout=60_000)
+    assert page.locator("#live-committed .lang").first.inner_text() == "ru"
+    page.get_by_role("link", name="open it").click()
+    page.wait_for_selector("#segments li")  # the transcript arrives in the socket's snapshot
+    assert "сервер" in page.locator("#segments").inner_text().lower()
+
+
+def test_live_page_streams_a_file_at_real_time_pace(
+    page, user, live_server_url, stream_worker, ru_clip
+):
+    log_in(page, live_server_url, user.username)
+    page.goto(f"{live_server_url}/live/")
+    page.select_option("#file-speed", "4")
+    page.set_input_files("#file-input", str(ru_clip.path))
+    page.wait_for_selector("#live-saved:not([hidden])", timeout=60_000)
+    text = page.locator("#live-committed").inner_text().lower()
+    assert "консоли" in text
+    page.screenshot(path=str(ARTIFACTS / "browser-live-file.png"))

@@ -43,6 +43,12 @@ def upload_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+def live_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "transcription/live.html")
+
+
+@login_required
+@require_GET
 def job_list_page(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     if status not in Job.Status.values:
