@@ -9,17 +9,26 @@ bash scripts/bootstrap.sh requirements.txt
 PY=.venv/bin/python
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
-mkdir -p var/log
+LOG_DIR="${UZWHISPER_VAR_DIR:-var}/log"
+mkdir -p "$LOG_DIR"
 $PY manage.py migrate --no-input
 $PY manage.py create_demo_admin
 
-echo "==> Starting a transcription worker (log: var/log/worker.log)"
+echo "==> Starting a transcription worker (log: $LOG_DIR/worker.log)"
 # One process, one job at a time, model held in it: right for a laptop. Production runs
 # `celery -A uzwhisper worker -Q asr` replicas instead (deploy/).
 .venv/bin/celery -A uzwhisper worker -Q "${CELERY_ASR_QUEUE:-asr},default" --pool solo --loglevel INFO \
-  > var/log/worker.log 2>&1 &
+  > "$LOG_DIR/worker.log" 2>&1 &
 worker=$!
-trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
+children="$worker"
+if [ -n "${REDIS_URL:-}" ]; then
+  # With a shared channel layer live sessions run in their own process; without one the web
+  # process runs them itself.
+  echo "==> Starting a live-stream worker (log: $LOG_DIR/stream-worker.log)"
+  $PY manage.py run_stream_worker > "$LOG_DIR/stream-worker.log" 2>&1 &
+  children="$children $!"
+fi
+trap 'kill $children 2>/dev/null; wait $children 2>/dev/null' EXIT INT TERM
 
-echo "==> Serving http://$HOST:$PORT/ (Ctrl+C stops both)"
+echo "==> Serving http://$HOST:$PORT/ (Ctrl+C stops everything)"
 .venv/bin/uvicorn uzwhisper.asgi:application --host "$HOST" --port "$PORT" --log-level info

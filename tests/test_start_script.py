@@ -5,6 +5,7 @@ clip over the API, follow it over the WebSocket, read the transcript."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.conftest import ARTIFACTS, ROOT, free_port
+from transcription.stream_client import file_frames, stream
 
 pytestmark = pytest.mark.slow
 
@@ -116,10 +118,17 @@ def test_start_script_serves_upload_to_transcript_without_servers(started_app, r
 
         text = client.get(f"/api/v1/jobs/{job_id}/transcript/txt/").text
         assert "консоли" in text.lower()
+        # Live streaming works too: in the web process (embedded) or a stream worker (servers).
+        frames = file_frames(str(ru_clip.path))
+        done = stream(f"ws://{host}/ws/stream/", frames, token=token, speed=4, out=io.StringIO())
+        assert done["type"] == "done", done
+        assert "консоли" in done["text"].lower()
+        assert client.get(f"/api/v1/jobs/{done['job']}/").json()["status"] == "done"
+
     assert (var / "db.sqlite3").exists() == (mode == "embedded")
     if mode == "servers":
         import psycopg
 
         with psycopg.connect(SERVERS["DATABASE_URL"]) as conn:
-            row = conn.execute("SELECT status FROM transcription_job").fetchone()
-        assert row == ("done",)
+            rows = conn.execute("SELECT status FROM transcription_job").fetchall()
+        assert rows == [("done",), ("done",)]
