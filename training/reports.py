@@ -48,9 +48,16 @@ def format_table(slices: Sequence[Slice]) -> str:
 
 BAR_HEIGHT = 18
 ROW_GAP = 6
-LABEL_WIDTH = 230
+LABEL_WIDTH = 270
 PLOT_WIDTH = 330
 VALUE_WIDTH = 70
+
+
+LABEL_CHARS = 34  # what fits in LABEL_WIDTH at 12 px
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def wer_chart_svg(slices: Sequence[Slice]) -> str:
@@ -74,7 +81,7 @@ def wer_chart_svg(slices: Sequence[Slice]) -> str:
         y = 8 + index * (BAR_HEIGHT + ROW_GAP)
         bar = PLOT_WIDTH * row["wer"] / top
         colour = "#1d232b" if row["dimension"] == "overall" else "#0b6bcb"
-        label = escape(slice_label(row)[:36])
+        label = escape(_shorten(slice_label(row), LABEL_CHARS))
         parts += [
             f'<text x="{LABEL_WIDTH - 8}" y="{y + 13}" text-anchor="end" fill="#1d232b">'
             f"{label}</text>",

@@ -80,7 +80,7 @@ def evaluation_run_create(
     *,
     manifest: Manifest,
     model_path: str,
-    language_mode: str = EvaluationRun.LanguageMode.MANIFEST,
+    language_mode: str = "manifest",
     beam_size: int = 1,
 ) -> EvaluationRun:
     now = timezone.now()
@@ -248,7 +248,7 @@ def evaluation_run_execute(
     *,
     manifest: Manifest,
     model_path: str | None = None,
-    language_mode: str = EvaluationRun.LanguageMode.MANIFEST,
+    language_mode: str = "manifest",
     beam_size: int = 1,
     out_dir: Path | None = None,
     progress: Progress | None = None,
