@@ -51,6 +51,9 @@ class TranscribeOptions:
     vad_filter: bool = True
     word_timestamps: bool = True
     initial_prompt: str = ""
+    # Whisper's fallback: decode again hotter when a window looks like a failure. Live streams
+    # turn it off: half-heard words at the buffer's edge look like failures on every step.
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def transcribe(model: LoadedModel, audio: np.ndarray, options: TranscribeOptions
         word_timestamps=options.word_timestamps,
         initial_prompt=options.initial_prompt or None,
         condition_on_previous_text=False,
+        temperature=list(options.temperature),
     )
     return Transcription(
         language=language,
@@ -193,6 +197,7 @@ def transcribe_words(
         vad_filter=vad_filter,
         word_timestamps=True,
         initial_prompt=initial_prompt,
+        temperature=(0.0,),
     )
     result = transcribe(model, audio, options)
     words = [word for segment in result.segments for word in segment.words]

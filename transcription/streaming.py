@@ -136,8 +136,7 @@ class StreamSession:
             )
             for w in result.words
         ]
-        # Words the previous commits already cover (by time) are not new.
-        words = [w for w in words if w.end > self.committed_until + 0.01]
+        words = self._drop_already_committed(words)
 
         if final:
             agreed, self.previous_tail = words, []
@@ -154,6 +153,18 @@ class StreamSession:
         new = self._commit(agreed) if agreed else []
         self._trim(final=final)
         return new
+
+    def _drop_already_committed(self, words: list[TimedWord]) -> list[TimedWord]:
+        """Decodes of a buffer that still holds committed audio repeat committed words, with
+        timestamps that jitter by a few tens of milliseconds. Drop what lies before the commit
+        point by time, then any leading words that repeat the last committed ones by text."""
+        until = self.committed_until
+        words = [w for w in words if (w.start + w.end) / 2 > until]
+        recent = [_key(w) for c in self.committed[-2:] for w in c.words][-5:]
+        for size in range(min(5, len(recent), len(words)), 0, -1):
+            if recent[-size:] == [_key(w) for w in words[:size]]:
+                return words[size:]
+        return words
 
     def _prompt(self) -> str:
         # Only text whose audio has left the buffer: given words that are still in the audio,
