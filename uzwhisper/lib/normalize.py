@@ -47,7 +47,6 @@ APOSTROPHE_LIKE = frozenset(
 
 _CYRILLIC_VOWELS = "аеёиоуўэюяы"
 _CYRILLIC_CONSONANTS = "бвгджзйклмнпрстфхцчшщқғҳ"
-_UZBEK_ONLY_CYRILLIC = frozenset("ўқғҳЎҚҒҲ")
 _STRESS_MARKS = re.compile("(?<=[\u0400-\u04ff])[\u0300\u0301]")
 _TSE_AFTER_CONSONANT = re.compile(f"(?<=[{_CYRILLIC_CONSONANTS}])ц", re.IGNORECASE)
 _HARD_SIGN_BEFORE_IOTATED = re.compile("([ъЪ])([еЕёЁюЮяЯ])")
@@ -307,17 +306,37 @@ def _strip_punctuation(text: str) -> str:
     return "".join(output)
 
 
-def _is_uzbek_cyrillic_text(text: str) -> bool:
-    """Text-level guess used when no language is given: Uzbek-only letters decide."""
-    return any(character in _UZBEK_ONLY_CYRILLIC for character in text)
+def _by_word_language(text: str) -> list[tuple[str, str]]:
+    """Cut text into runs of one language, decided per word by the word tagger.
 
+    Words tagged "other" (numbers, names, punctuation) join the language of the nearest
+    tagged word before them, else after them, else the text's majority (Uzbek on a tie or
+    when no word is tagged: the project's default). Returns (run text, language) pairs whose
+    texts concatenate back to ``text``.
+    """
+    from uzwhisper.lib.langid import tag_words  # the tagger loads its model on first use
 
-def _guess_language(text: str) -> str:
-    if _is_uzbek_cyrillic_text(text):
-        return "uz"
-    cyrillic = sum(1 for character in text if "\u0400" <= character <= "\u04ff")
-    latin = sum(1 for character in text if character.isascii() and character.isalpha())
-    return "ru" if cyrillic > latin else "uz"
+    pieces = re.split(r"(\s+)", text)
+    words = pieces[0::2]
+    tags = tag_words(words)
+    counts = {language: tags.count(language) for language in LANGUAGES}
+    majority = "ru" if counts["ru"] > counts["uz"] else "uz"
+    languages: list[str] = []
+    for index, tag in enumerate(tags):
+        if tag in LANGUAGES:
+            languages.append(tag)
+            continue
+        before = next((t for t in reversed(tags[:index]) if t in LANGUAGES), None)
+        after = next((t for t in tags[index + 1 :] if t in LANGUAGES), None)
+        languages.append(before or after or majority)
+    runs: list[tuple[str, str]] = []
+    for index, piece in enumerate(pieces):
+        language = languages[index // 2] if index % 2 == 0 else runs[-1][1]
+        if runs and runs[-1][1] == language:
+            runs[-1] = (runs[-1][0] + piece, language)
+        else:
+            runs.append((piece, language))
+    return runs
 
 
 def normalize_for_scoring(text: str, language: str | None = None) -> str:
@@ -332,9 +351,10 @@ def normalize_for_scoring(text: str, language: str | None = None) -> str:
 
     ``language``: "uz" transliterates all Cyrillic (the same on both sides of a comparison,
     so Russian words in an Uzbek reference still compare equal to themselves); "ru" keeps
-    Cyrillic; None ("auto" and "mixed" alike) decides: Cyrillic with an Uzbek-only letter
-    (ў қ ғ ҳ) is Uzbek, other Cyrillic is Russian, numbers are read in the language guessed.
-    Any other label raises ValueError.
+    Cyrillic; None ("auto" and "mixed" alike) decides per word with the word tagger
+    (``uzwhisper.lib.langid.tag_words``): words tagged Uzbek are transliterated, Russian ones
+    kept, and numbers and other untagged tokens follow their neighbours' language. Any other
+    label raises ValueError.
     """
     if language in _UNDECIDED_LANGUAGES:
         language = None
@@ -342,11 +362,12 @@ def normalize_for_scoring(text: str, language: str | None = None) -> str:
         _check_language(language)
     text = alifbe.fix_turkish_i_corruption(unicodedata.normalize("NFC", text))
     text = _STRESS_MARKS.sub("", text)
-    if language is None:
-        language = _guess_language(text)
-    text = numbers_to_words(text, language)
-    if language == "uz":
-        text = to_uzbek_latin(text)
+    runs = [(text, language)] if language is not None else _by_word_language(text)
+    converted = []
+    for run, run_language in runs:
+        run = numbers_to_words(run, run_language)
+        converted.append(to_uzbek_latin(run) if run_language == "uz" else run)
+    text = "".join(converted)
     text = text.lower().replace("ё", "е")
     text = _unify_apostrophes(text)
     text = _strip_punctuation(text)
