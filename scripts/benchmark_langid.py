@@ -194,8 +194,6 @@ def main() -> None:
 
     uz_manifest, ru_manifest = manifest_texts("uz"), manifest_texts("ru")
     uz_ui, ru_ui = gettext_texts("uz"), gettext_texts("ru")
-    uz_latin = uz_manifest + uz_ui
-    russian = ru_manifest + ru_ui
     uz_cyrillic_manifest, uz_cyrillic_ui = to_cyrillic(uz_manifest), to_cyrillic(uz_ui)
     sets: dict[str, tuple[list[str], str]] = {
         "uz-Latin: manifest transcripts": (uz_manifest, "uz"),
@@ -239,14 +237,24 @@ def main() -> None:
             score, words, confusions = accuracy([gold(t, tag) for t in texts])
             print(f"{'fitrat valid ' + name:46} {words:6d} {score:9.2%}  {confusions or ''}")
 
-    print(
-        f"\nSwitch points on {args.mixed} synthetic sentences per script (uz+ru, ru+uz, uz+ru+uz)"
-    )
+    print(f"\nSwitch points on {args.mixed} synthetic sentences per set (uz+ru, ru+uz, uz+ru+uz)")
     print(f"{'set':46} {'P':>7} {'R':>7} {'F1':>7} {'word acc':>9}")
-    uz_cyrillic = uz_cyrillic_manifest + uz_cyrillic_ui
-    for name, uzbek in (("uz-Latin + ru", uz_latin), ("uz-Cyrillic + ru", uz_cyrillic)):
+    pairs: list[tuple[str, list[str], list[str]]] = [
+        ("transcripts: uz-Latin + ru", uz_manifest, ru_manifest),
+        ("transcripts: uz-Cyrillic + ru", uz_cyrillic_manifest, ru_manifest),
+        ("UI messages: uz-Latin + ru", uz_ui, ru_ui),
+        ("UI messages: uz-Cyrillic + ru", uz_cyrillic_ui, ru_ui),
+    ]
+    if args.fitrat_valid:
+        limit = args.fitrat_limit
+        ru_valid = fitrat_valid(args.fitrat_valid, "rus", limit)
+        pairs += [
+            (f"fitrat valid: {label} + ru", fitrat_valid(args.fitrat_valid, label, limit), ru_valid)
+            for label in ("uz_lat", "uz_cyr")
+        ]
+    for name, uzbek, russian_texts in pairs:
         precision, recall, f1, word_accuracy = switch_scores(
-            splice(uzbek, russian, args.mixed, rng)
+            splice(uzbek, russian_texts, args.mixed, rng)
         )
         print(f"{name:46} {precision:7.2%} {recall:7.2%} {f1:7.2%} {word_accuracy:9.2%}")
     print(f"\n({time.monotonic() - started:.1f} s)")

@@ -52,7 +52,7 @@ FITRAT_TRAIN = "fitrat/language_detector/data/train.txt"
 # names. Turkish, Spanish and Italian are left out: their short words (son, eski, sana) are
 # Uzbek words too.
 OTHER_LATIN_LABELS = ("eng", "deu", "fra")
-ORDER = 5
+ORDER = 4
 # Higher-order n-grams seen fewer times than this are dropped (size; they barely move scores).
 MIN_COUNT = 2
 CALIBRATION_EVERY = 10  # every 10th sentence of each label is held out for calibration
