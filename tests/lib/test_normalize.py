@@ -67,6 +67,12 @@ def test_every_apostrophe_variant_becomes_tutuq_elsewhere(apostrophe):
     assert to_uzbek_latin(f"ma{apostrophe}lumot") == f"ma{TUTUQ}lumot"
 
 
+def test_backticks_typed_as_apostrophes_are_not_code_spans():
+    # alifbo leaves text between two backticks alone (code spans); Uzbek typists use ` for ʻ.
+    assert to_uzbek_latin("o`zbek va g`alaba") == "oʻzbek va gʻalaba"
+    assert to_uzbek_latin("ўзбек `matn` o`qish") == "oʻzbek `matnʼ oʻqish"
+
+
 def test_latin_and_mixed_script_text():
     assert to_uzbek_latin("Men bugun магазинга bordim") == "Men bugun magazinga bordim"
     assert to_uzbek_latin("o'zbek tili") == "oʻzbek tili"
@@ -132,6 +138,7 @@ def test_uzbek_cardinal_refuses_what_it_cannot_spell():
         ("1.000.000", "bir million"),
         ("007", "nol nol yetti"),
         ("N5", "N besh"),
+        ("v1.2.3", "v bir butun oʻndan ikki.uch"),
         ("so'z", "so'z"),
     ],
 )

@@ -222,7 +222,7 @@ def _spell(whole: str, fraction: str | None, language: str) -> str:
 # more dot-separated groups of three) and an optional decimal part after "," or "."; then an
 # optional percent sign.
 _NUMBER = re.compile(
-    r"(?<![\d.,])"
+    r"(?<!\d)"
     r"(?P<whole>\d{1,3}(?:[ \u00a0\u202f\u2009]\d{3})+(?!\d)|\d{1,3}(?:\.\d{3}){2,}|\d+)"
     r"(?:[.,](?P<fraction>\d+))?"
     r"(?P<percent>\s?%)?"
