@@ -208,6 +208,21 @@ def main() -> None:
         "uz-Cyrillic": [],
         "ru": [],
     }
+    import django
+    import rest_framework
+
+    print("Held-out text (none of it used to build the model):")
+    for path in MANIFESTS:
+        print(f"  {path} ({'found' if path.exists() else 'missing'})")
+    print(f"    -> {len(uz_manifest)} Uzbek and {len(ru_manifest)} Russian reference transcripts")
+    print(
+        f"  gettext catalogues of Django {django.get_version()} and Django REST framework "
+        f"{rest_framework.VERSION}: {len(uz_ui)} Uzbek (Latin) and {len(ru_ui)} Russian messages"
+    )
+    print("  Uzbek Cyrillic sets: the Uzbek Latin texts converted by alifbo.to_cyrillic")
+    if not args.fitrat_valid:
+        print("  (fitrat valid.txt not given: --fitrat-valid FILE adds the same-source split)")
+    print()
     print("Word-level language identification on held-out text")
     print("  accuracy: gold = sentence language; code tokens unscored; Latin words in Russian")
     print("            sentences gold 'other' (the tagger's rule for names/terms)")
