@@ -150,16 +150,18 @@ class StreamWorker:
     async def _take_requests(self) -> None:
         while True:
             await self.slot_free.wait()
-            message = await self.layer.receive(REQUESTS_CHANNEL)
+            message = await self._receive(REQUESTS_CHANNEL)
             if message.get("expires_at", 0) < time.time():
+                logger.info("Dropped an expired request for session %s", message.get("session"))
                 continue  # its client already heard `busy`
+            logger.info("Opening session %s", message["session"])
             await self._open(message)
             if len(self.sessions) >= self.slots:
                 self.slot_free.clear()
 
     async def _read_inbox(self) -> None:
         while True:
-            message = await self.layer.receive(self.channel)
+            message = await self._receive(self.channel)
             session = self.sessions.get(message.get("session", ""))
             if session is None or session.finishing:
                 continue
@@ -170,6 +172,18 @@ class StreamWorker:
                 self._spawn(self._finish(session, notify=True))
             elif kind == "stream.abort":
                 self._spawn(self._finish(session, notify=False))
+
+    async def _receive(self, channel: str) -> dict:
+        """A receive that outlives a broken connection to the layer: a loop that died here would
+        leave the worker alive but deaf."""
+        while True:
+            try:
+                return await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("Receiving on %s failed; retrying", channel, exc_info=True)
+                await asyncio.sleep(0.5)
 
     async def _heartbeat(self) -> None:
         while True:

@@ -134,3 +134,21 @@ async def test_cross_site_origin_is_refused_but_programs_without_origin_may_conn
     assert connected
     assert (await program.receive_json_from(timeout=10))["type"] == "job.snapshot"
     await program.disconnect()
+
+
+async def test_a_socket_idle_for_longer_than_the_layers_blocking_read_still_gets_events(
+    celery_worker_process, ru_clip
+):
+    """channels_redis waits on Redis in 5 s blocking reads; with redis-py 8 a read that timed out
+    killed the receiver, so a page idle that long never heard of its job again."""
+    job, key = await queued_job(ru_clip.path)
+    ws = communicator(job.id, key)
+    await ws.connect()
+    await ws.receive_json_from(timeout=10)
+    await asyncio.sleep(7)
+    await sync_to_async(job_enqueue)(job_id=job.id)
+    messages = await receive_until(
+        ws, lambda m: m["type"] == "job.status" and m["status"] == "done"
+    )
+    await ws.disconnect()
+    assert any(m["type"] == "job.segment" for m in messages)
