@@ -1,0 +1,147 @@
+"""The quality benchmark writes its page and JSON from a real run (here on tiny sets)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import sys
+
+import pytest
+
+from tests.conftest import CLIPS, ROOT
+from training.services import engine_accepts_mixed
+from uzwhisper.lib.metrics import normalise
+
+pytestmark = pytest.mark.django_db
+
+UZ = CLIPS["usc_1131474547_2_29208_1"]
+RU = CLIPS["vm-sorry"]
+NUMBER = r"\d+(\.\d+)?"
+PERCENT = r"\d+\.\d%"
+
+
+def load_script():
+    """The script as a module (scripts/ is not a package)."""
+    name = "benchmark_quality"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def tiny_speech(tmp_path):
+    """A speech folder with one Uzbek and one Russian clip of the bundled test data."""
+    speech = tmp_path / "speech"
+    speech.mkdir()
+    rows = [
+        {"audio": os.path.relpath(clip.path, speech), "text": clip.text, "language": clip.language}
+        for clip in (UZ, RU)
+    ]
+    (speech / "manifest.jsonl").write_text(
+        "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8"
+    )
+    return speech
+
+
+def _words(text: str, language: str) -> int:
+    return len(normalise(text, language).split())
+
+
+@pytest.mark.slow
+def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_path):
+    out = tmp_path / "docs"
+    argv = ["--speech", str(tiny_speech), "--out", str(out), "--pairs", "1", "--limit", "1"]
+    assert load_script().main([*argv, "--work", str(tmp_path / "work")]) == 0
+
+    page = (out / "benchmarks.md").read_text(encoding="utf-8")
+    figures = json.loads((out / "benchmarks.json").read_text(encoding="utf-8"))
+
+    mixed = engine_accepts_mixed()
+    assert figures["mixed"] == {"engine_accepts_mixed": mixed, "fell_back_to_auto": not mixed}
+    mixed_label = "mixed" if mixed else "mixed (fell back to auto)"
+    assert ("fell back to auto" in page) is not mixed
+    assert figures["machine"]["cpu_count"] == os.cpu_count()
+    assert figures["model"]["id"].startswith("whisper-base@")
+    assert figures["beam_size"] == 1
+    assert f"{os.cpu_count()} cores" in page
+    assert f"`{figures['model']['id']}`" in page
+
+    # The WER table: uz and ru forced, the code-switched clip with auto and with mixed.
+    table = figures["wer_table"]
+    assert [(r["slice"], r["decoding"]) for r in table] == [
+        ("uz", "forced uz"),
+        ("ru", "forced ru"),
+        ("code-switched", "auto"),
+        ("code-switched", mixed_label),
+    ]
+    joined_words = _words(UZ.text, "uz") + _words(RU.text, "ru")
+    assert [r["ref_words"] for r in table] == [
+        _words(UZ.text, "uz"),
+        _words(RU.text, "ru"),
+        joined_words,
+        joined_words,
+    ]
+    assert all(r["utterances"] == 1 for r in table)
+    assert all(isinstance(r["wer"], float) and isinstance(r["cer"], float) for r in table)
+    assert (
+        "| slice | decoding | clips | audio | ref words | word errors (S/D/I) | WER | CER |" in page
+    )
+    for row in table:
+        cells = (
+            rf"\| {re.escape(row['slice'])} \| {re.escape(row['decoding'])} \| 1 \| {NUMBER} s "
+            rf"\| {row['ref_words']} \| {row['word_errors']} \({NUMBER}/{NUMBER}/{NUMBER}\) "
+            rf"\| {row['wer'] * 100:.1f}% \| {row['cer'] * 100:.1f}% \|"
+        )
+        assert re.search(cells, page), cells
+
+    # Auto against mixed, side by side.
+    assert f"| | auto | {mixed_label} |" in page
+    auto, mixed_run = figures["runs"]["codeswitch_auto"], figures["runs"]["codeswitch_mixed"]
+    assert f"| WER | {auto['wer'] * 100:.1f}% | {mixed_run['wer'] * 100:.1f}% |" in page
+    assert re.search(
+        rf"\| Uzbek reference words recognised exactly \| \d+ / \d+ \({PERCENT}\)", page
+    )
+
+    # Word tags: the reference against its known languages, hypotheses aligned to it.
+    reference = figures["word_tags"]["reference"]
+    assert reference["words_compared"] == len(UZ.text.split()) + len(RU.text.split())
+    assert reference["rows_left_out"] == 0
+    assert 0.0 <= reference["agreement"] <= 1.0
+    assert "| text | words compared | tagged other | agree | agreement | Uzbek words |" in page
+    assert re.search(
+        rf"^\| reference \| {reference['words_compared']} \| \d+ \| \d+ \| {PERCENT} \|", page, re.M
+    )
+    for mode in ("auto", "mixed"):
+        hypothesis = figures["word_tags"]["hypothesis"][mode]
+        assert hypothesis["rows_left_out"] == 0
+        recognised = hypothesis["words_recognised"]
+        # Tokens are normalised word by word exactly as the scorer normalises the whole text.
+        assert recognised["uz"]["ref_words"] + recognised["ru"]["ref_words"] == joined_words
+        tags = hypothesis["tags"]
+        assert tags["words_compared"] <= joined_words
+        assert tags["agree"] + tags["tagged_other"] <= tags["words_compared"]
+        assert re.search(
+            rf"^\| hypothesis, {re.escape(mode)}[^|]* \| \d+ \| \d+ \| \d+ \|", page, re.M
+        )
+
+    # Run times, and what the numbers mean.
+    assert "| run | decoding | clips | audio | decode time | real-time factor | wall time |" in page
+    for run in figures["runs"].values():
+        assert run["wall_seconds"] >= run["decode_seconds"] > 0
+        assert run["audio_seconds"] > 0
+    assert re.search(rf"^\| monolingual \| each clip's language \| 2 \| {NUMBER} s \|", page, re.M)
+    assert "## What the numbers mean" in page
+    assert "fine-tuning loop" in page
+
+    # The page says so when the engine had no mixed mode and the mixed run decoded with auto.
+    fell_back = {**figures, "mixed": {"engine_accepts_mixed": False, "fell_back_to_auto": True}}
+    fallback_page = load_script().markdown(fell_back)
+    assert "| | auto | mixed (fell back to auto) |" in fallback_page
+    assert 'The engine does not offer a "mixed" mode yet' in fallback_page
+    assert "beats `auto`" not in fallback_page
