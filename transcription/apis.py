@@ -46,6 +46,8 @@ class JobOutputSerializer(serializers.ModelSerializer):
             "word_timestamps",
             "initial_prompt",
             "model_id",
+            "code_mixing_index",
+            "switch_points",
             "attempts",
             "error",
             "created_at",

@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 
 # Whisper base guesses Azerbaijani or Turkish for Uzbek speech: detection is restricted to these.
 SUPPORTED_LANGUAGES = ("uz", "ru")
+# auto: one language for the whole recording; mixed: each stretch of speech gets its own.
+LANGUAGE_MODES = ("auto", "uz", "ru", "mixed")
+SAMPLE_RATE = 16_000
+# Mixed mode splits speech at pauses this long; code-switching happens between phrases.
+MIXED_PAUSE_MS = 200
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class SegmentResult:
     avg_logprob: float
     no_speech_prob: float
     words: list[WordResult] = field(default_factory=list)
+    language: str = ""
 
 
 @dataclass
@@ -123,22 +129,36 @@ def _load(config: EngineConfig) -> LoadedModel:
     return LoadedModel(whisper, model_id, checksum, device, compute_type, load_seconds)
 
 
-def detect_language(
-    model: LoadedModel, audio: np.ndarray, *, vad_filter: bool
-) -> tuple[str, float]:
-    """The likelier of Uzbek and Russian for `audio`, with Whisper's probability for it."""
+# Whisper base hears Uzbek as Azerbaijani, Turkish or Kazakh far more often than as Uzbek, so a
+# language's score is its family's: Turkic languages vote for Uzbek, East Slavic ones for Russian.
+LANGUAGE_FAMILIES = {
+    "uz": ("uz", "az", "tr", "kk", "ky", "tk", "tt", "ba", "ug"),
+    "ru": ("ru", "uk", "be"),
+}
+
+
+def detect_language(model: LoadedModel, audio: np.ndarray, *, vad_filter: bool) -> tuple[str, float]:
+    """The likelier of Uzbek and Russian for `audio`, with the share of Whisper's probability
+    that its language family holds (so 0.5 means a toss-up between the two)."""
     try:
         _, _, all_probs = model.whisper.detect_language(audio, vad_filter=vad_filter)
     except (ValueError, IndexError):
         # VAD found no speech to concatenate: judge the raw audio instead.
         _, _, all_probs = model.whisper.detect_language(audio, vad_filter=False)
     probs = dict(all_probs)
-    language = max(SUPPORTED_LANGUAGES, key=lambda code: probs.get(code, 0.0))
-    return language, float(probs.get(language, 0.0))
+    scores = {
+        code: sum(probs.get(member, 0.0) for member in family)
+        for code, family in LANGUAGE_FAMILIES.items()
+    }
+    language = max(SUPPORTED_LANGUAGES, key=lambda code: scores[code])
+    total = sum(scores.values())
+    return language, float(scores[language] / total) if total else 0.5
 
 
 def transcribe(model: LoadedModel, audio: np.ndarray, options: TranscribeOptions) -> Transcription:
     """Start transcribing 16 kHz mono `audio`; segments are produced lazily as decoding goes."""
+    if options.language == "mixed":
+        return _transcribe_mixed(model, audio, options)
     if options.language == "auto":
         language, probability = detect_language(model, audio, vad_filter=options.vad_filter)
     else:
@@ -157,27 +177,100 @@ def transcribe(model: LoadedModel, audio: np.ndarray, options: TranscribeOptions
         language=language,
         language_probability=probability,
         duration=float(info.duration),
-        segments=(_segment_result(s) for s in segments),
+        segments=(_segment_result(s, language=language) for s in segments),
     )
 
 
-def _segment_result(segment: Any) -> SegmentResult:  # faster_whisper.transcribe.Segment
+@dataclass(frozen=True)
+class SpeechPart:
+    start: int  # samples
+    end: int
+    language: str
+    probability: float
+
+
+def speech_parts(model: LoadedModel, audio: np.ndarray) -> list[SpeechPart]:
+    """Stretches of speech (split at pauses), each with the likelier of Uzbek and Russian;
+    neighbours in the same language are joined so each decode keeps its context."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks = get_speech_timestamps(
+        audio,
+        VadOptions(
+            min_silence_duration_ms=MIXED_PAUSE_MS, max_speech_duration_s=28, speech_pad_ms=80
+        ),
+    )
+    parts: list[SpeechPart] = []
+    for chunk in chunks:
+        language, probability = detect_language(
+            model, audio[chunk["start"] : chunk["end"]], vad_filter=False
+        )
+        previous = parts[-1] if parts else None
+        joined_seconds = (chunk["end"] - previous.start) / SAMPLE_RATE if previous else 0.0
+        if previous and previous.language == language and joined_seconds <= 28:
+            parts[-1] = SpeechPart(
+                previous.start, chunk["end"], language, max(previous.probability, probability)
+            )
+        else:
+            parts.append(SpeechPart(chunk["start"], chunk["end"], language, probability))
+    return parts
+
+
+def _transcribe_mixed(
+    model: LoadedModel, audio: np.ndarray, options: TranscribeOptions
+) -> Transcription:
+    parts = speech_parts(model, audio)
+    seconds = {code: 0.0 for code in SUPPORTED_LANGUAGES}
+    for part in parts:
+        seconds[part.language] += (part.end - part.start) / SAMPLE_RATE
+    main = max(seconds, key=lambda code: seconds[code])
+    main_probability = max((p.probability for p in parts if p.language == main), default=0.0)
+
+    def decode_parts() -> Iterator[SegmentResult]:
+        for part in parts:
+            offset = part.start / SAMPLE_RATE
+            segments, _ = model.whisper.transcribe(
+                audio[part.start : part.end],
+                language=part.language,
+                beam_size=options.beam_size,
+                vad_filter=False,  # already cut at speech
+                word_timestamps=options.word_timestamps,
+                initial_prompt=options.initial_prompt or None,
+                condition_on_previous_text=False,
+                temperature=list(options.temperature),
+            )
+            for segment in segments:
+                yield _segment_result(segment, language=part.language, offset=offset)
+
+    return Transcription(
+        language=main,
+        language_probability=main_probability,
+        duration=len(audio) / SAMPLE_RATE,
+        segments=decode_parts(),
+    )
+
+
+def _segment_result(
+    segment: Any, *, language: str, offset: float = 0.0
+) -> SegmentResult:  # faster_whisper.transcribe.Segment
+    # faster_whisper.transcribe.Segment
     words = [
         WordResult(
-            start=float(w.start),
-            end=float(w.end),
+            start=float(w.start) + offset,
+            end=float(w.end) + offset,
             text=w.word,
             probability=float(w.probability),
         )
         for w in (segment.words or [])
     ]
     return SegmentResult(
-        start=float(segment.start),
-        end=float(segment.end),
+        start=float(segment.start) + offset,
+        end=float(segment.end) + offset,
         text=segment.text.strip(),
         avg_logprob=float(segment.avg_logprob),
         no_speech_prob=float(segment.no_speech_prob),
         words=words,
+        language=language,
     )
 
 

@@ -25,6 +25,7 @@ class Job(models.Model):
         AUTO = "auto"
         UZBEK = "uz"
         RUSSIAN = "ru"
+        MIXED = "mixed"  # each stretch of speech decoded in its own language (code-switching)
 
     FINISHED_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
@@ -60,6 +61,10 @@ class Job(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     model_id = models.CharField(max_length=128, blank=True)
+    # Code-switching, from the words' language tags: Gambäck & Das CMI (0 = one language) and
+    # where the language changes, [{"time": s, "from": "uz", "to": "ru"}, ...].
+    code_mixing_index = models.FloatField(null=True, blank=True)
+    switch_points = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
     started_at = models.DateTimeField(null=True, blank=True)
@@ -85,7 +90,10 @@ class Segment(models.Model):
     index = models.PositiveIntegerField()
     start = models.FloatField()
     end = models.FloatField()
-    text = models.TextField()
+    text = models.TextField()  # as the model wrote it
+    text_latin = models.TextField(blank=True)  # Uzbek in one Latin spelling; Russian unchanged
+    language = models.CharField(max_length=8, blank=True)  # the language it was decoded in
+    code_mixing_index = models.FloatField(null=True, blank=True)
     avg_logprob = models.FloatField()
     no_speech_prob = models.FloatField()
 
@@ -106,6 +114,7 @@ class Word(models.Model):
     end = models.FloatField()
     text = models.CharField(max_length=255)
     probability = models.FloatField()
+    language = models.CharField(max_length=8, blank=True)  # uz, ru or other (numbers, names)
 
     class Meta:
         ordering = ["index"]

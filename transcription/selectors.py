@@ -62,6 +62,8 @@ def job_status_payload(*, job: Job) -> dict:
         "duration_s": job.duration_s,
         "processing_s": job.processing_s,
         "real_time_factor": job.real_time_factor,
+        "code_mixing_index": job.code_mixing_index,
+        "switch_points": job.switch_points,
     }
 
 
@@ -72,6 +74,9 @@ def segment_payload(segment: Segment, words: list[Word] | None = None) -> dict:
         "start": round(segment.start, 3),
         "end": round(segment.end, 3),
         "text": segment.text,
+        "text_latin": segment.text_latin,
+        "language": segment.language,
+        "code_mixing_index": segment.code_mixing_index,
         "avg_logprob": round(segment.avg_logprob, 4),
         "no_speech_prob": round(segment.no_speech_prob, 4),
         "words": [
@@ -80,6 +85,7 @@ def segment_payload(segment: Segment, words: list[Word] | None = None) -> dict:
                 "end": round(w.end, 3),
                 "text": w.text,
                 "probability": round(w.probability, 4),
+                "language": w.language,
             }
             for w in words
         ],

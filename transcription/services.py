@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 
-# --- creating ----------
+# --- creating ---
 
 
 @contextlib.contextmanager
@@ -134,7 +134,7 @@ def job_enqueue(*, job_id: uuid.UUID) -> None:
         )
 
 
-# --- state changes ----------
+# --- state changes ---
 
 
 def _publish_status(job_id: uuid.UUID) -> None:
@@ -190,7 +190,48 @@ def job_delete(*, job: Job) -> None:
         transaction.on_commit(lambda: storage.delete(audio_name) if audio_name else None)
 
 
-# --- running ----------
+# --- code-switching ---
+
+
+@dataclass(frozen=True)
+class LanguageTags:
+    tags: list[str]  # uz / ru / other, one per word
+    code_mixing_index: float | None
+    text_latin: str
+
+
+def language_tags(words: list[str], *, text: str, language: str) -> LanguageTags:
+    """Tag each word uz / ru / other and give the segment's text with its Uzbek in one Latin
+    spelling (Cyrillic Uzbek transliterated, oʻ/gʻ written one way); Russian stays as it is."""
+    from uzwhisper.lib.langid import code_mixing_index, tag_words
+    from uzwhisper.lib.normalize import to_uzbek_latin
+
+    if not words:
+        latin = to_uzbek_latin(text) if language == "uz" else text
+        return LanguageTags([], None, latin)
+    tags = tag_words(words)
+    latin = "".join(
+        to_uzbek_latin(word) if tag == "uz" else word for word, tag in zip(words, tags, strict=True)
+    ).strip()
+    return LanguageTags(tags, round(code_mixing_index(tags), 2), latin)
+
+
+def transcript_switches(words: list[tuple[float, str]]) -> tuple[float | None, list[dict]]:
+    """The code-mixing index of a whole transcript and its switch points, from (start, tag)
+    pairs in order."""
+    from uzwhisper.lib.langid import code_mixing_index, switch_points
+
+    if not words:
+        return None, []
+    tags = [tag for _, tag in words]
+    points = []
+    for index in switch_points(tags):
+        before = next(t for t in reversed(tags[:index]) if t in ("uz", "ru"))
+        points.append({"time": round(words[index][0], 3), "from": before, "to": tags[index]})
+    return round(code_mixing_index(tags), 2), points
+
+
+# --- running ---
 
 
 class JobBusy(Exception):
@@ -352,10 +393,19 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
         return RunResult(status=Job.Status.CANCELLED, segments=written)
     written += len(pending)
     processing_s = time.perf_counter() - started
+    mixing, switches = transcript_switches(
+        list(
+            Word.objects.filter(segment__job_id=job.id)
+            .order_by("segment__index", "index")
+            .values_list("start", "language")
+        )
+    )
     with transaction.atomic():
         finished = Job.objects.filter(id=job.id, status=Job.Status.RUNNING).update(
             status=Job.Status.DONE,
             progress=1.0,
+            code_mixing_index=mixing,
+            switch_points=switches,
             finished_at=timezone.now(),
             processing_s=round(processing_s, 3),
             real_time_factor=round(processing_s / max(job.duration_s, 1e-6), 4),
@@ -375,6 +425,10 @@ def _segments_store(*, job_id: uuid.UUID, first_index: int, results: list, durat
     )
     if not still_running:
         return False
+    annotations = [
+        language_tags([w.text for w in result.words], text=result.text, language=result.language)
+        for result in results
+    ]
     segments = Segment.objects.bulk_create(
         Segment(
             job_id=job_id,
@@ -382,10 +436,13 @@ def _segments_store(*, job_id: uuid.UUID, first_index: int, results: list, durat
             start=result.start,
             end=result.end,
             text=result.text,
+            text_latin=annotation.text_latin,
+            language=result.language,
+            code_mixing_index=annotation.code_mixing_index,
             avg_logprob=result.avg_logprob,
             no_speech_prob=result.no_speech_prob,
         )
-        for offset, result in enumerate(results)
+        for offset, (result, annotation) in enumerate(zip(results, annotations, strict=True))
     )
     words_by_segment = [
         [
@@ -396,10 +453,11 @@ def _segments_store(*, job_id: uuid.UUID, first_index: int, results: list, durat
                 end=w.end,
                 text=w.text[:255],
                 probability=w.probability,
+                language=annotation.tags[i],
             )
             for i, w in enumerate(result.words)
         ]
-        for segment, result in zip(segments, results, strict=True)
+        for segment, result, annotation in zip(segments, results, annotations, strict=True)
     ]
     Word.objects.bulk_create(word for words in words_by_segment for word in words)
     events = []
@@ -427,7 +485,7 @@ def jobs_requeue_stale() -> list[uuid.UUID]:
     return stale
 
 
-# --- live streams -----------------------------------------------------------------------
+# --- live streams ---
 
 
 @dataclass(frozen=True)
@@ -436,6 +494,7 @@ class StreamSegment:
     end: float
     text: str
     words: list  # objects with start, end, text, probability
+    language: str = ""
 
 
 def stream_job_save(
@@ -487,6 +546,10 @@ def stream_job_save(
         with transaction.atomic():
             job.full_clean()
             job.save(force_insert=True)
+            annotations = [
+                language_tags([w.text for w in s.words], text=s.text, language=s.language)
+                for s in segments
+            ]
             stored = Segment.objects.bulk_create(
                 Segment(
                     job=job,
@@ -494,10 +557,13 @@ def stream_job_save(
                     start=s.start,
                     end=s.end,
                     text=s.text,
-                    avg_logprob=0.0,
+                    text_latin=annotation.text_latin,
+                    language=s.language,
+                    code_mixing_index=annotation.code_mixing_index,
+                    avg_logprob=0.0,  # live decoding keeps words, not segment scores
                     no_speech_prob=0.0,
                 )
-                for i, s in enumerate(segments)
+                for i, (s, annotation) in enumerate(zip(segments, annotations, strict=True))
             )
             Word.objects.bulk_create(
                 Word(
@@ -507,10 +573,19 @@ def stream_job_save(
                     end=w.end,
                     text=w.text[:255],
                     probability=w.probability,
+                    language=annotation.tags[i],
                 )
-                for segment, s in zip(stored, segments, strict=True)
+                for segment, s, annotation in zip(stored, segments, annotations, strict=True)
                 for i, w in enumerate(s.words)
             )
+            job.code_mixing_index, job.switch_points = transcript_switches(
+                [
+                    (w.start, annotation.tags[i])
+                    for s, annotation in zip(segments, annotations, strict=True)
+                    for i, w in enumerate(s.words)
+                ]
+            )
+            job.save(update_fields=["code_mixing_index", "switch_points"])
     except Exception:
         job.audio.delete(save=False)
         raise

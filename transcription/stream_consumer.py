@@ -17,7 +17,7 @@ from django.conf import settings
 
 from .stream_worker import REQUESTS_CHANNEL, ensure_in_process_worker, new_session_id
 
-LANGUAGES = ("auto", "uz", "ru")
+LANGUAGES = ("auto", "uz", "ru", "mixed")
 FORMATS = ("pcm16",)
 SAMPLE_RATE = 16000
 BUFFER_WHILE_STARTING = 50  # frames a client may send between `start` and `ready`
@@ -89,7 +89,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         audio_format = message.get("format", "pcm16")
         sample_rate = message.get("sample_rate", SAMPLE_RATE)
         if language not in LANGUAGES:
-            await self._error("unsupported_language", "language must be auto, uz or ru.")
+            await self._error("unsupported_language", "language must be auto, uz, ru or mixed.")
             return
         if audio_format not in FORMATS:
             await self._error("unsupported_format", "format must be pcm16 (little-endian mono).")

@@ -48,6 +48,9 @@ def event(payload: dict) -> dict:
 
 
 def committed_payload(piece: Committed) -> dict:
+    from uzwhisper.lib.langid import tag_words
+
+    tags = tag_words([w.text for w in piece.words]) if piece.words else []
     return {
         "type": "final",
         "start": round(piece.start, 3),
@@ -61,8 +64,9 @@ def committed_payload(piece: Committed) -> dict:
                 "end": round(w.end, 3),
                 "text": w.text,
                 "probability": round(w.probability, 4),
+                "language": tag,
             }
-            for w in piece.words
+            for w, tag in zip(piece.words, tags, strict=True)
         ],
     }
 
@@ -199,8 +203,11 @@ class StreamWorker:
     # --- sessions -----------------------------------------------------------------------------
 
     async def _open(self, message: dict) -> None:
+        requested = message["config"].get("language", "auto")
         config = StreamConfig(
-            language=message["config"].get("language", "auto"),
+            # Live sessions detect the language per utterance anyway (after each trim), which
+            # is what mixed asks for; word tags mark the switches within an utterance.
+            language="auto" if requested == "mixed" else requested,
             initial_prompt=message["config"].get("initial_prompt", ""),
         )
         handle = tempfile.NamedTemporaryFile(prefix="live-", suffix=".wav", delete=False)  # noqa: SIM115
@@ -362,7 +369,9 @@ class StreamWorker:
             language=next((c.language for c in stream.committed if c.language), stream.language),
             language_probability=stream.language_probability,
             initial_prompt=session.config.initial_prompt,
-            segments=[StreamSegment(c.start, c.end, c.text, c.words) for c in stream.committed],
+            segments=[
+                StreamSegment(c.start, c.end, c.text, c.words, c.language) for c in stream.committed
+            ],
             model_id=self.model.model_id if self.model else "",
             processing_s=stream.decode_seconds,
             started_at=session.started_at,

@@ -35,8 +35,30 @@
     time.textContent = `${clock(segment.start)}–${clock(segment.end)}`;
     const text = document.createElement("span");
     text.className = "text";
-    text.textContent = segment.text;
-    button.append(time, text);
+    if (segment.words && segment.words.length) {
+      // Each word coloured by its language; a bar marks where the language switches.
+      let previous = null;
+      segment.words.forEach((word) => {
+        if (previous && word.language !== "other" && previous !== word.language) {
+          const mark = document.createElement("span");
+          mark.className = "switch-mark";
+          mark.textContent = " |";
+          text.append(mark);
+        }
+        const span = document.createElement("span");
+        span.className = `word lang-${word.language || "other"}`;
+        span.textContent = word.text;
+        span.title = word.language || "";
+        text.append(span);
+        if (word.language === "uz" || word.language === "ru") previous = word.language;
+      });
+    } else {
+      text.textContent = segment.text;
+    }
+    const language = document.createElement("span");
+    language.className = "lang";
+    language.textContent = segment.language || "";
+    button.append(time, language, text);
     button.addEventListener("click", () => playFrom(segment.start));
     item.append(button);
     list.append(item);
@@ -59,6 +81,11 @@
       const p = status.language_probability;
       document.getElementById("job-language").textContent =
         p != null ? `${status.language} (p = ${p.toFixed(2)})` : status.language;
+    }
+    if (status.code_mixing_index != null) {
+      document.getElementById("job-cmi").textContent = status.code_mixing_index;
+      const count = (status.switch_points || []).length;
+      document.getElementById("job-switches").textContent = count ? `(${count} in this transcript)` : "";
     }
     if (status.real_time_factor != null) {
       document.getElementById("job-rtf").textContent = status.real_time_factor;
