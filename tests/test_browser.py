@@ -183,3 +183,36 @@ def test_live_page_streams_a_file_at_real_time_pace(
     text = page.locator("#live-committed").inner_text().lower()
     assert "консоли" in text
     page.screenshot(path=str(ARTIFACTS / "browser-live-file.png"))
+
+
+def test_mixed_job_page_colours_words_by_language(
+    page, user, live_server_url, celery_worker_process, tmp_path
+):
+    import numpy as np
+
+    from tests.audio_helpers import write_audio
+    from tests.conftest import CLIPS
+    from uzwhisper.lib.audio import decode_to_array
+
+    joined = write_audio(
+        np.concatenate(
+            [
+                decode_to_array(CLIPS["usc_1131474547_2_29208_1"].path),
+                np.zeros(9600, np.float32),
+                decode_to_array(CLIPS["vm-sorry"].path),
+            ]
+        ),
+        tmp_path / "uz-ru.wav",
+    )
+    log_in(page, live_server_url, user.username)
+    page.set_input_files("#audio-input", str(joined))
+    page.select_option("select[name=language]", "mixed")
+    page.get_by_role("button", name="Transcribe").click()
+    page.wait_for_url("**/jobs/*/")
+    page.wait_for_function(
+        "document.getElementById('job-cmi').textContent.trim() !== '…'", timeout=180_000
+    )
+    assert page.locator("#segments .word.lang-ru").count() >= 3
+    assert page.locator("#segments .lang", has_text="uz").count() >= 1
+    assert page.locator(".legend .lang-uz").inner_text() == "Uzbek"
+    page.screenshot(path=str(ARTIFACTS / "browser-mixed-job.png"), full_page=True)

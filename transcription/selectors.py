@@ -62,6 +62,7 @@ def job_status_payload(*, job: Job) -> dict:
         "duration_s": job.duration_s,
         "processing_s": job.processing_s,
         "real_time_factor": job.real_time_factor,
+        "model_id": job.model_id,
         "code_mixing_index": job.code_mixing_index,
         "switch_points": job.switch_points,
     }

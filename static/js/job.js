@@ -82,6 +82,7 @@
       document.getElementById("job-language").textContent =
         p != null ? `${status.language} (p = ${p.toFixed(2)})` : status.language;
     }
+    if (status.model_id) document.getElementById("job-model").textContent = status.model_id;
     if (status.code_mixing_index != null) {
       document.getElementById("job-cmi").textContent = status.code_mixing_index;
       const count = (status.switch_points || []).length;
