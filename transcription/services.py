@@ -415,34 +415,30 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
     return RunResult(status=Job.Status.DONE if finished else Job.Status.CANCELLED, segments=written)
 
 
-@transaction.atomic
-def _segments_store(*, job_id: uuid.UUID, first_index: int, results: list, duration: float) -> bool:
-    """Store decoded segments with their words and the job's progress in one transaction.
-    False when the job is no longer running (cancelled or deleted): they are then not kept."""
-    progress = min(1.0, results[-1].end / duration)
-    still_running = Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(
-        progress=progress, heartbeat_at=timezone.now()
-    )
-    if not still_running:
-        return False
+def _transcript_create(
+    *, job_id: uuid.UUID, first_index: int, pieces: list
+) -> list[tuple[Segment, list[Word]]]:
+    """Insert segments and their words, tagged by language. `pieces` have start, end, text,
+    language and words (start, end, text, probability); avg_logprob and no_speech_prob when the
+    decoder gave them (live decoding keeps words, not segment scores)."""
     annotations = [
-        language_tags([w.text for w in result.words], text=result.text, language=result.language)
-        for result in results
+        language_tags([w.text for w in piece.words], text=piece.text, language=piece.language)
+        for piece in pieces
     ]
     segments = Segment.objects.bulk_create(
         Segment(
             job_id=job_id,
             index=first_index + offset,
-            start=result.start,
-            end=result.end,
-            text=result.text,
+            start=piece.start,
+            end=piece.end,
+            text=piece.text,
             text_latin=annotation.text_latin,
-            language=result.language,
+            language=piece.language,
             code_mixing_index=annotation.code_mixing_index,
-            avg_logprob=result.avg_logprob,
-            no_speech_prob=result.no_speech_prob,
+            avg_logprob=getattr(piece, "avg_logprob", 0.0),
+            no_speech_prob=getattr(piece, "no_speech_prob", 0.0),
         )
-        for offset, (result, annotation) in enumerate(zip(results, annotations, strict=True))
+        for offset, (piece, annotation) in enumerate(zip(pieces, annotations, strict=True))
     )
     words_by_segment = [
         [
@@ -455,13 +451,27 @@ def _segments_store(*, job_id: uuid.UUID, first_index: int, results: list, durat
                 probability=w.probability,
                 language=annotation.tags[i],
             )
-            for i, w in enumerate(result.words)
+            for i, w in enumerate(piece.words)
         ]
-        for segment, result, annotation in zip(segments, results, annotations, strict=True)
+        for segment, piece, annotation in zip(segments, pieces, annotations, strict=True)
     ]
     Word.objects.bulk_create(word for words in words_by_segment for word in words)
+    return list(zip(segments, words_by_segment, strict=True))
+
+
+@transaction.atomic
+def _segments_store(*, job_id: uuid.UUID, first_index: int, results: list, duration: float) -> bool:
+    """Store decoded segments with their words and the job's progress in one transaction.
+    False when the job is no longer running (cancelled or deleted): they are then not kept."""
+    progress = min(1.0, results[-1].end / duration)
+    still_running = Job.objects.filter(id=job_id, status=Job.Status.RUNNING).update(
+        progress=progress, heartbeat_at=timezone.now()
+    )
+    if not still_running:
+        return False
+    stored = _transcript_create(job_id=job_id, first_index=first_index, pieces=results)
     events = []
-    for segment, words, result in zip(segments, words_by_segment, results, strict=True):
+    for (segment, words), result in zip(stored, results, strict=True):
         payload = segment_payload(segment, words)
         payload["progress"] = round(min(1.0, result.end / duration), 4)
         events.append(("job.segment", payload))
@@ -546,44 +556,9 @@ def stream_job_save(
         with transaction.atomic():
             job.full_clean()
             job.save(force_insert=True)
-            annotations = [
-                language_tags([w.text for w in s.words], text=s.text, language=s.language)
-                for s in segments
-            ]
-            stored = Segment.objects.bulk_create(
-                Segment(
-                    job=job,
-                    index=i,
-                    start=s.start,
-                    end=s.end,
-                    text=s.text,
-                    text_latin=annotation.text_latin,
-                    language=s.language,
-                    code_mixing_index=annotation.code_mixing_index,
-                    avg_logprob=0.0,  # live decoding keeps words, not segment scores
-                    no_speech_prob=0.0,
-                )
-                for i, (s, annotation) in enumerate(zip(segments, annotations, strict=True))
-            )
-            Word.objects.bulk_create(
-                Word(
-                    segment=segment,
-                    index=i,
-                    start=w.start,
-                    end=w.end,
-                    text=w.text[:255],
-                    probability=w.probability,
-                    language=annotation.tags[i],
-                )
-                for segment, s, annotation in zip(stored, segments, annotations, strict=True)
-                for i, w in enumerate(s.words)
-            )
+            stored = _transcript_create(job_id=job.id, first_index=0, pieces=segments)
             job.code_mixing_index, job.switch_points = transcript_switches(
-                [
-                    (w.start, annotation.tags[i])
-                    for s, annotation in zip(segments, annotations, strict=True)
-                    for i, w in enumerate(s.words)
-                ]
+                [(w.start, w.language) for _, words in stored for w in words]
             )
             job.save(update_fields=["code_mixing_index", "switch_points"])
     except Exception:
