@@ -5,7 +5,8 @@ Writes the generated page `docs/benchmarks.md` and the same figures as `docs/ben
 every figure on the page comes from the run that wrote it.
 
     .venv/bin/python scripts/benchmark_quality.py [--speech DIR] [--out DIR] [--pairs N]
-                                                  [--limit N] [--model DIR] [--store]
+                                                  [--limit N] [--model DIR] [--seed N]
+                                                  [--store] [--work DIR]
 
 Steps:
 1. Build the code-switched set (`scripts/build_codeswitch_set.py`: a real Uzbek and a real
@@ -137,7 +138,11 @@ class Evaluated:
     wall_seconds: float
 
 
-def evaluate(manifest_path: Path, *, mode: str, model_path: str, reports: Path) -> Evaluated:
+def evaluate(
+    manifest_path: Path, *, mode: str, model_path: str, reports: Path, seed: int
+) -> Evaluated:
+    import ctranslate2
+
     from training.manifests import read_manifest
     from training.selectors import evaluation_run_result
     from training.services import evaluation_run_execute
@@ -146,6 +151,9 @@ def evaluate(manifest_path: Path, *, mode: str, model_path: str, reports: Path) 
     for skipped in manifest.skipped:
         print(f"skipped {skipped.message(manifest.name)}", file=sys.stderr)
     print(f"evaluating {manifest.name} ({len(manifest.rows)} clips, {mode})…", file=sys.stderr)
+    # Whisper's temperature fallback samples: seeding before each run makes its figures the
+    # same on a rerun, whatever ran before it.
+    ctranslate2.set_random_seed(seed)
     started = time.perf_counter()
     run = evaluation_run_execute(
         manifest=manifest,
@@ -242,35 +250,45 @@ def _scoring_tokens(words: list[str], labels: list[str]) -> list[tuple[str, str]
     ]
 
 
+EDIT_KINDS = ("hits", "substitutions", "deletions", "insertions")
+
+
 @dataclass
 class HypothesisWords:
     tags: TagAgreement = field(default_factory=TagAgreement)
     ref_words: Counter[str] = field(default_factory=Counter)  # scored reference words, by language
-    hits: Counter[str] = field(default_factory=Counter)  # of those, recognised exactly
+    # By the language of the reference word: hits, substitutions, deletions. An insertion goes
+    # to the language of the reference words on either side of it; one between a word of each
+    # language could belong to either part and is counted as "at a switch".
+    edits: dict[str, Counter[str]] = field(
+        default_factory=lambda: {kind: Counter() for kind in EDIT_KINDS}
+    )
+    insertions_at_switch: int = 0
 
     def as_dict(self) -> dict[str, Any]:
+        by_part = {}
+        for language in LANGUAGES:
+            counts = {kind: self.edits[kind][language] for kind in EDIT_KINDS}
+            words = self.ref_words[language]
+            errors = counts["substitutions"] + counts["deletions"] + counts["insertions"]
+            by_part[language] = {
+                "ref_words": words,
+                **counts,
+                "share_recognised": counts["hits"] / words if words else None,
+                "wer": errors / words if words else None,
+            }
         return {
             "tags": self.tags.as_dict(),
-            "words_recognised": {
-                language: {
-                    "ref_words": self.ref_words[language],
-                    "hits": self.hits[language],
-                    "share": (
-                        self.hits[language] / self.ref_words[language]
-                        if self.ref_words[language]
-                        else None
-                    ),
-                }
-                for language in LANGUAGES
-            },
+            "by_part": by_part,
+            "insertions_at_switch": self.insertions_at_switch,
         }
 
 
 def hypothesis_words(evaluated: Evaluated) -> tuple[HypothesisWords, int]:
     """Tag each hypothesis's words as written, align them to the reference with jiwer, and
     compare the tag of every aligned (equal or substituted) word with the known language of the
-    reference word it stands for. Also counts, per known language, the reference words the
-    hypothesis got exactly right. Returns the figures and the number of rows left out."""
+    reference word it stands for. Also splits the word edits by the part (uz or ru) they fall
+    in. Returns the figures and the number of rows left out."""
     import jiwer
 
     from uzwhisper.lib.langid import tag_words
@@ -290,13 +308,24 @@ def hypothesis_words(evaluated: Evaluated) -> tuple[HypothesisWords, int]:
             " ".join(token for token, _ in reference), " ".join(token for token, _ in hypothesis)
         )
         for chunk in alignment.alignments[0]:
-            if chunk.type not in ("equal", "substitute"):
+            if chunk.type == "insert":
+                inserted = chunk.hyp_end_idx - chunk.hyp_start_idx
+                at = chunk.ref_start_idx
+                before = reference[at - 1][1] if at > 0 else None
+                after = reference[at][1] if at < len(reference) else None
+                if before and after and before != after:
+                    figures.insertions_at_switch += inserted
+                else:
+                    figures.edits["insertions"][before or after or "?"] += inserted
                 continue
             for offset in range(chunk.ref_end_idx - chunk.ref_start_idx):
                 known = reference[chunk.ref_start_idx + offset][1]
+                if chunk.type == "delete":
+                    figures.edits["deletions"][known] += 1
+                    continue
                 figures.tags.add(known, hypothesis[chunk.hyp_start_idx + offset][1])
-                if chunk.type == "equal":
-                    figures.hits[known] += 1
+                kind = "hits" if chunk.type == "equal" else "substitutions"
+                figures.edits[kind][known] += 1
     return figures, left_out
 
 
@@ -435,21 +464,68 @@ def _meaning(figures: dict[str, Any]) -> list[str]:
             "accepts `mixed`."
         )
     elif auto["wer"] is not None and mixed["wer"] is not None:
-        gain = (auto["wer"] - mixed["wer"]) * 100
-        verdict = (
-            f"`mixed` beats `auto` on the code-switched set by {gain:.1f} WER points"
-            if gain > 0
-            else f"`mixed` does not beat `auto` on the code-switched set ({-gain:.1f} WER "
-            "points worse)"
-            if gain < 0
-            else "`mixed` and `auto` give the same WER on the code-switched set"
-        )
-        text.append(
-            f"{verdict}: {_percent(mixed['wer'])} against {_percent(auto['wer'])}. `auto` "
-            "decodes a whole clip in one language, so the other part comes out transliterated "
-            "or translated."
-        )
+        text.append(_codeswitch_meaning(figures))
     return text
+
+
+def _codeswitch_meaning(figures: dict[str, Any]) -> str:
+    """Whether `mixed` beat `auto`, and which edits made the difference."""
+    auto = figures["runs"]["codeswitch_auto"]
+    mixed = figures["runs"]["codeswitch_mixed"]
+    parts = {mode: figures["word_tags"]["hypothesis"][mode]["by_part"] for mode in CODESWITCH_MODES}
+
+    def total(mode: str, kind: str) -> int:
+        return sum(part[kind] for part in parts[mode].values())
+
+    gain = (auto["wer"] - mixed["wer"]) * 100
+    if gain > 0:
+        verdict = f"`mixed` beats `auto` on the code-switched set by {gain:.1f} WER points"
+    elif gain < 0:
+        verdict = (
+            f"`mixed` does not beat `auto` on the code-switched set ({-gain:.1f} WER points worse)"
+        )
+    else:
+        verdict = "`mixed` and `auto` give the same WER on the code-switched set"
+    sentences = [f"{verdict}: {_percent(mixed['wer'])} against {_percent(auto['wer'])}."]
+    words = total("auto", "ref_words")
+    hits = {mode: total(mode, "hits") for mode in CODESWITCH_MODES}
+    if hits["mixed"] != hits["auto"]:
+        more = "more" if hits["mixed"] > hits["auto"] else "fewer"
+        sentences.append(
+            f"`mixed` gets {more} reference words exactly right ({hits['mixed']} against "
+            f"{hits['auto']} of {words}), with a CER of {_percent(mixed['cer'])} against "
+            f"{_percent(auto['cer'])}."
+        )
+    deletions = {mode: total(mode, "deletions") for mode in CODESWITCH_MODES}
+    if deletions["auto"] > deletions["mixed"]:
+        sentences.append(
+            "`auto` decodes a whole clip in one language and loses much of the other part "
+            f"({deletions['auto']} reference words deleted against {deletions['mixed']})."
+        )
+    at_switch = {
+        mode: figures["word_tags"]["hypothesis"][mode]["insertions_at_switch"]
+        for mode in CODESWITCH_MODES
+    }
+    insertions = {mode: total(mode, "insertions") + at_switch[mode] for mode in CODESWITCH_MODES}
+    if insertions["mixed"] > insertions["auto"]:
+        where = ", ".join(
+            [
+                *(
+                    f"{parts['mixed'][language]['insertions']} in the "
+                    f"{LANGUAGE_NAMES[language]} parts"
+                    for language in LANGUAGES
+                ),
+                f"{at_switch['mixed']} at a switch point",
+            ]
+        )
+        over = sum(1 for clip in figures["clips"]["mixed"] if clip["wer"] > 1.0)
+        sentences.append(
+            f"`mixed` inserts {insertions['mixed']} words against {insertions['auto']} "
+            f"({where}): words with no counterpart in the reference, invented or repeated; "
+            f"{_count(over, 'clip')} {'scores' if over == 1 else 'score'} over 100% WER "
+            "(see the per-clip table)."
+        )
+    return " ".join(sentences)
 
 
 def markdown(figures: dict[str, Any]) -> str:
@@ -482,7 +558,11 @@ def markdown(figures: dict[str, Any]) -> str:
         "",
         "Corpus-level (total edits over total reference words or characters), after the "
         "project's scoring normaliser on both sides. Monolingual clips are decoded with their "
-        "own language forced; the code-switched set is decoded with `auto` and with `mixed`.",
+        "own language forced; the code-switched set is decoded with `auto` and with `mixed`. "
+        "Like `evaluate`, decoding falls back to sampling at higher temperatures where a window "
+        f"looks like a failure; the sampler is seeded ({figures['seed']}) before each run, so a "
+        "rerun with the same seed and threads gives the same figures, while another seed can "
+        "move them, most where Uzbek is decoded.",
         "",
         "| slice | decoding | clips | audio | ref words | word errors (S/D/I) | WER | CER |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -501,8 +581,15 @@ def markdown(figures: dict[str, Any]) -> str:
         return f"| {label} | {auto_value} | {mixed_value} |"
 
     def recognised(mode: str, language: str) -> str:
-        one = words[mode]["words_recognised"][language]
-        return _fraction(one["hits"], one["ref_words"], one["share"])
+        one = words[mode]["by_part"][language]
+        return _fraction(one["hits"], one["ref_words"], one["share_recognised"])
+
+    def part_wer(mode: str, language: str) -> str:
+        one = words[mode]["by_part"][language]
+        return (
+            f"{_percent(one['wer'])} "
+            f"({one['substitutions']}/{one['deletions']}/{one['insertions']})"
+        )
 
     def decoded(run: dict[str, Any]) -> str:
         return ", ".join(f"{lang} {count}" for lang, count in run["decoded_languages"].items())
@@ -517,15 +604,31 @@ def markdown(figures: dict[str, Any]) -> str:
         side_by_side("CER", _percent(auto["cer"]), _percent(mixed["cer"])),
     ]
     for language in LANGUAGES:
-        lines.append(
+        name = LANGUAGE_NAMES[language]
+        lines += [
             side_by_side(
-                f"{LANGUAGE_NAMES[language]} reference words recognised exactly",
+                f"WER of the {name} parts (S/D/I)",
+                part_wer("auto", language),
+                part_wer("mixed", language),
+            ),
+            side_by_side(
+                f"{name} reference words recognised exactly",
                 recognised("auto", language),
                 recognised("mixed", language),
-            )
-        )
+            ),
+        ]
     lines += [
+        side_by_side(
+            "words inserted at a switch point",
+            str(words["auto"]["insertions_at_switch"]),
+            str(words["mixed"]["insertions_at_switch"]),
+        ),
         side_by_side("clips by decoded language", decoded(auto), decoded(mixed)),
+        "",
+        "The parts' figures split the clips' word edits by the language of the reference words "
+        "(jiwer's alignment). An inserted word counts in the part whose reference words stand on "
+        "both sides of it; one inserted between an Uzbek and a Russian word could belong to "
+        "either part, and is counted only in the clip's WER.",
         "",
         "Per clip (WER; the language the engine reported):",
         "",
@@ -641,12 +744,16 @@ def benchmark(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     runs = {
         "monolingual": evaluate(
-            monolingual, mode="manifest", model_path=model_path, reports=reports
+            monolingual, mode="manifest", model_path=model_path, reports=reports, seed=args.seed
         )
     }
     for mode in CODESWITCH_MODES:
         runs[f"codeswitch_{mode}"] = evaluate(
-            codeswitch_dir / "manifest.jsonl", mode=mode, model_path=model_path, reports=reports
+            codeswitch_dir / "manifest.jsonl",
+            mode=mode,
+            model_path=model_path,
+            reports=reports,
+            seed=args.seed,
         )
 
     mono, auto, mixed = runs["monolingual"], runs["codeswitch_auto"], runs["codeswitch_mixed"]
@@ -685,6 +792,7 @@ def benchmark(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "load_seconds": model.load_seconds,
         },
         "beam_size": BEAM_SIZE,
+        "seed": args.seed,
         "database": database,
         "speech_dir": _relative(speech_dir),
         "limit_per_language": args.limit,
@@ -745,6 +853,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--gap", type=float, default=0.4, help="pause between joined parts, s")
     parser.add_argument(
         "--limit", type=int, default=None, help="at most N monolingual clips per language"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed for the temperature fallback's sampling"
     )
     parser.add_argument(
         "--store",

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from types import SimpleNamespace
 
 import pytest
 
@@ -69,6 +70,8 @@ def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_pa
     assert figures["machine"]["cpu_count"] == os.cpu_count()
     assert figures["model"]["id"].startswith("whisper-base@")
     assert figures["beam_size"] == 1
+    assert figures["seed"] == 0
+    assert "the sampler is seeded (0) before each run" in page
     assert f"{os.cpu_count()} cores" in page
     assert f"`{figures['model']['id']}`" in page
 
@@ -107,6 +110,7 @@ def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_pa
     assert re.search(
         rf"\| Uzbek reference words recognised exactly \| \d+ / \d+ \({PERCENT}\)", page
     )
+    assert re.search(rf"\| WER of the Russian parts \(S/D/I\) \| {PERCENT} \(\d+/\d+/\d+\)", page)
 
     # Word tags: the reference against its known languages, hypotheses aligned to it.
     reference = figures["word_tags"]["reference"]
@@ -120,9 +124,15 @@ def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_pa
     for mode in ("auto", "mixed"):
         hypothesis = figures["word_tags"]["hypothesis"][mode]
         assert hypothesis["rows_left_out"] == 0
-        recognised = hypothesis["words_recognised"]
-        # Tokens are normalised word by word exactly as the scorer normalises the whole text.
-        assert recognised["uz"]["ref_words"] + recognised["ru"]["ref_words"] == joined_words
+        parts = hypothesis["by_part"]
+        # Tokens are normalised word by word exactly as the scorer normalises the whole text,
+        # and the parts' edits add up to the clip's.
+        run = figures["runs"][f"codeswitch_{mode}"]
+        [overall] = [s for s in run["slices"] if s["dimension"] == "overall"]
+        for kind in ("ref_words", "substitutions", "deletions"):
+            assert parts["uz"][kind] + parts["ru"][kind] == overall[kind], kind
+        inserted = parts["uz"]["insertions"] + parts["ru"]["insertions"]
+        assert inserted + hypothesis["insertions_at_switch"] == overall["insertions"]
         tags = hypothesis["tags"]
         assert tags["words_compared"] <= joined_words
         assert tags["agree"] + tags["tagged_other"] <= tags["words_compared"]
@@ -145,3 +155,36 @@ def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_pa
     assert "| | auto | mixed (fell back to auto) |" in fallback_page
     assert 'The engine does not offer a "mixed" mode yet' in fallback_page
     assert "beats `auto`" not in fallback_page
+
+
+def test_hypothesis_edits_are_split_by_the_part_they_fall_in():
+    script = load_script()
+    row = SimpleNamespace(text="salom dunyo привет мир", word_languages=["uz", "uz", "ru", "ru"])
+    item = {"index": 0, "hypothesis": "salom xxx dunyo yyy привет мир zzz"}
+    evaluated = script.Evaluated({"items": [item]}, {0: row}, wall_seconds=0.0)
+
+    figures, left_out = script.hypothesis_words(evaluated)
+
+    parts = figures.as_dict()["by_part"]
+    assert left_out == 0
+    assert {k: parts["uz"][k] for k in ("ref_words", "hits", "insertions")} == {
+        "ref_words": 2,
+        "hits": 2,
+        "insertions": 1,  # xxx, between two Uzbek words
+    }
+    assert {k: parts["ru"][k] for k in ("ref_words", "hits", "insertions")} == {
+        "ref_words": 2,
+        "hits": 2,
+        "insertions": 1,  # zzz, after the last Russian word
+    }
+    assert figures.insertions_at_switch == 1  # yyy, between dunyo and привет
+    assert figures.tags.compared == 4  # the four aligned words; insertions have no reference
+
+
+def test_rows_whose_word_languages_do_not_fit_are_left_out():
+    script = load_script()
+    row = SimpleNamespace(text="salom dunyo", word_languages=["uz"])
+    evaluated = script.Evaluated({"items": [{"index": 0, "hypothesis": "salom"}]}, {0: row}, 0.0)
+
+    assert script.hypothesis_words(evaluated)[1] == 1
+    assert script.reference_tag_agreement([row])[1] == 1
