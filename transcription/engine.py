@@ -137,7 +137,9 @@ LANGUAGE_FAMILIES = {
 }
 
 
-def detect_language(model: LoadedModel, audio: np.ndarray, *, vad_filter: bool) -> tuple[str, float]:
+def detect_language(
+    model: LoadedModel, audio: np.ndarray, *, vad_filter: bool
+) -> tuple[str, float]:
     """The likelier of Uzbek and Russian for `audio`, with the share of Whisper's probability
     that its language family holds (so 0.5 means a toss-up between the two)."""
     try:
