@@ -205,7 +205,7 @@ def _finished_job(owner, clip, *, name="call.wav", status=Job.Status.DONE, text=
         job=job, index=0, start=0.0, end=1.5, text=text, avg_logprob=-0.2, no_speech_prob=0.01
     )
     Word.objects.create(
-        segment=segment, index=0, start=0.0, end=0.7, text=" Salom", probability=0.9
+        segment=segment, index=0, start=0.0, end=0.7, text=" Salom", probability=0.9, language="uz"
     )
     return job
 
@@ -244,6 +244,7 @@ def test_transcript_in_every_format(api_client, ru_clip):
         "end": 0.7,
         "text": " Salom",
         "probability": 0.9,
+        "language": "uz",
     }
     assert api_client.get(f"{base}/docx/").json()["error"]["code"] == "unknown_format"
 
