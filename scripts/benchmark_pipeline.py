@@ -14,22 +14,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench_support import BIN, ROOT, Processes, app_env, free_port, prepare_app, uvicorn_command
 from websockets.sync.client import connect
 
-ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uzwhisper.settings")
 SPEECH = ROOT / "tests" / "data" / "speech"
-BIN = Path(sys.executable).parent
 
 
 def build_audio(minutes: float, target: Path) -> float:
@@ -47,34 +43,6 @@ def build_audio(minutes: float, target: Path) -> float:
             total += len(clip) + len(gap)
     write_audio(np.concatenate(parts), target)
     return total / 16000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(args: list[str], env: dict, log: Path, ready: str) -> subprocess.Popen:
-    handle = log.open("w")
-    proc = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    deadline = time.monotonic() + 120
-    while ready not in log.read_text(errors="replace"):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{args[0]} did not start:\n{log.read_text()[-2000:]}")
-        time.sleep(0.2)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
 
 
 FINISHED = ("done", "failed", "cancelled")
@@ -145,65 +113,28 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="uzwhisper-bench-"))
     audio = work / "bench.wav"
     duration = build_audio(args.minutes, audio)
-    env = dict(
-        os.environ,
-        WHISPER_CPU_THREADS=str(args.threads),
-        WHISPER_MODEL=settings.WHISPER_MODEL,
-        PYTHONUNBUFFERED="1",
-        LOG_LEVEL="WARNING",
-    )
-    if not os.environ.get("DATABASE_URL"):
-        env["UZWHISPER_VAR_DIR"] = str(work / "var")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    token = (
-        subprocess.run(
-            [sys.executable, "manage.py", "create_demo_admin", "--username", "benchmark"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.split("API token: ")[1]
-        .split()[0]
-    )
-
+    env = app_env(work, model=settings.WHISPER_MODEL, threads=args.threads)
+    token = prepare_app(env, username="benchmark")
     port = free_port()
-    worker = start(
-        [
-            str(BIN / "celery"),
-            "-A",
-            "uzwhisper",
-            "worker",
-            "-Q",
-            settings.CELERY_ASR_QUEUE,
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "-n",
-            f"bench-{port}@%h",
-        ],
-        env,
-        work / "worker.log",
-        "",
-    )
-    server = start(
-        [
-            str(BIN / "uvicorn"),
-            "uzwhisper.asgi:application",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--lifespan",
-            "off",
-        ],
-        env,
-        work / "server.log",
-        "",
-    )
-    try:
+    with Processes(work, env) as processes:
+        processes.start(
+            [
+                str(BIN / "celery"),
+                "-A",
+                "uzwhisper",
+                "worker",
+                "-Q",
+                settings.CELERY_ASR_QUEUE,
+                "--pool",
+                "solo",
+                "--loglevel",
+                "WARNING",
+                "-n",
+                f"bench-{port}@%h",
+            ],
+            "worker.log",
+        )
+        processes.start(uvicorn_command(port), "server.log")
         client = httpx.Client(
             base_url=f"http://127.0.0.1:{port}",
             timeout=600,
@@ -232,9 +163,6 @@ def main() -> None:
                 f"raw {raw_times[-1]:.2f} s",
                 flush=True,
             )
-    finally:
-        stop(server)
-        stop(worker)
 
     pipeline = statistics.median(pipeline_times)
     raw = statistics.median(raw_times)

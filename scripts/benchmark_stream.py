@@ -17,19 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench_support import ROOT, Processes, app_env, free_port, prepare_app, uvicorn_command
+
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uzwhisper.settings")
-BIN = Path(sys.executable).parent
 FRAME = 1600  # samples: 100 ms at 16 kHz
 
 
@@ -150,64 +148,25 @@ def main() -> None:
     if str(settings.BUNDLED_MODEL_DIR) == settings.WHISPER_MODEL:
         assemble_bundled_model(settings.BUNDLED_MODEL_DIR)
     work = Path(tempfile.mkdtemp(prefix="uzwhisper-stream-bench-"))
-    env = dict(
-        os.environ,
-        WHISPER_CPU_THREADS=str(args.threads),
-        WHISPER_MODEL=settings.WHISPER_MODEL,
+    env = app_env(
+        work,
+        model=settings.WHISPER_MODEL,
+        threads=args.threads,
         STREAM_SLOTS=str(args.max_clients),
-        LOG_LEVEL="WARNING",
-        PYTHONUNBUFFERED="1",
     )
-    if not os.environ.get("DATABASE_URL"):
-        env["UZWHISPER_VAR_DIR"] = str(work / "var")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-    token = (
-        subprocess.run(
-            [sys.executable, "manage.py", "create_demo_admin", "--username", "stream-bench"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.split("API token: ")[1]
-        .split()[0]
-    )
+    token = prepare_app(env, username="stream-bench")
+    port = free_port()
+    with Processes(work, env, grace=20) as processes:
+        processes.start(uvicorn_command(port), "server.log")
+        if os.environ.get("REDIS_URL"):
+            processes.start([sys.executable, "manage.py", "run_stream_worker"], "stream-worker.log")
+        largest = run_clients(args, port, token)
+    print(f"\nLargest number of real-time streams that kept up: {largest}")
 
-    import socket
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    processes = []
-    logs = []
-    commands = [
-        [
-            str(BIN / "uvicorn"),
-            "uzwhisper.asgi:application",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--lifespan",
-            "off",
-        ]
-    ]
-    if os.environ.get("REDIS_URL"):
-        commands.append([sys.executable, "manage.py", "run_stream_worker"])
-    for number, command in enumerate(commands):
-        log = (work / f"process-{number}.log").open("w")
-        logs.append(log)
-        processes.append(
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
+def run_clients(args: argparse.Namespace, port: int, token: str) -> int:
+    """Open N = 1, 2, … real-time clients at once; print a row per N; return the largest N
+    that kept up."""
     url = f"ws://127.0.0.1:{port}/ws/stream/"
     wait_until_serving(url, token)
     pcm = speech_pcm(args.seconds)
@@ -225,43 +184,32 @@ def main() -> None:
         f"{'RTF':>6} {'tail':>6}  keeps up"
     )
     largest = 0
-    try:
-        for clients in range(1, args.max_clients + 1):
-            results = [{} for _ in range(clients)]
-            threads = [threading.Thread(target=client, args=(url, token, pcm, r)) for r in results]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if any("error" in r or "done" not in r for r in results):
-                print(f"{clients:>2} failed: {[r.get('error') for r in results]}")
-                break
-            acks = [a for r in results for a in r["acks"]]
-            lags = [lag for r in results for lag in r["lags"]]
-            rtf = statistics.mean(r["done"]["real_time_factor"] for r in results)
-            tail = max(r["tail_s"] for r in results)
-            keeps_up = tail < 5
-            largest = clients if keeps_up else largest
-            print(
-                f"{clients:>2} {statistics.median(acks) * 1000:>6.1f}ms "
-                f"{percentile(acks, 95) * 1000:>6.1f}ms {statistics.median(lags):>7.2f}s "
-                f"{percentile(lags, 95):>7.2f}s {rtf:>6.3f} {tail:>5.1f}s  "
-                f"{'yes' if keeps_up else 'no'}",
-                flush=True,
-            )
-            if not keeps_up:
-                break
-    finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        for log in logs:
-            log.close()
-    print(f"\nLargest number of real-time streams that kept up: {largest}")
+    for clients in range(1, args.max_clients + 1):
+        results = [{} for _ in range(clients)]
+        threads = [threading.Thread(target=client, args=(url, token, pcm, r)) for r in results]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if any("error" in r or "done" not in r for r in results):
+            print(f"{clients:>2} failed: {[r.get('error') for r in results]}")
+            break
+        acks = [a for r in results for a in r["acks"]]
+        lags = [lag for r in results for lag in r["lags"]]
+        rtf = statistics.mean(r["done"]["real_time_factor"] for r in results)
+        tail = max(r["tail_s"] for r in results)
+        keeps_up = tail < 5
+        largest = clients if keeps_up else largest
+        print(
+            f"{clients:>2} {statistics.median(acks) * 1000:>6.1f}ms "
+            f"{percentile(acks, 95) * 1000:>6.1f}ms {statistics.median(lags):>7.2f}s "
+            f"{percentile(lags, 95):>7.2f}s {rtf:>6.3f} {tail:>5.1f}s  "
+            f"{'yes' if keeps_up else 'no'}",
+            flush=True,
+        )
+        if not keeps_up:
+            break
+    return largest
 
 
 if __name__ == "__main__":
