@@ -55,7 +55,7 @@ def _form_options(request: HttpRequest) -> dict:
     language = (form.get("language") or "auto").lower()
     if language not in Job.Language.values:
         raise ApplicationError(
-            "unsupported_language", "language must be uz or ru (or left out to detect it)."
+            "unsupported_language", "language must be uz, ru or mixed (or left out to detect it)."
         )
     granularities = set(form.getlist("timestamp_granularities[]")) or {"segment"}
     if not granularities <= {"word", "segment"}:
