@@ -135,7 +135,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # Receivers wait in 5 s blocking reads (BZPOPMIN); a socket timeout at or under
+                # that makes redis-py raise, and the receiver (a page's socket, the stream
+                # worker) dies silently. Give the read room to finish.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": env.str("CHANNEL_PREFIX", "uzwhisper"),
                 # Live audio arrives ten frames a second per stream.
                 "capacity": 1000,

@@ -139,7 +139,7 @@ async def test_cross_site_origin_is_refused_but_programs_without_origin_may_conn
 async def test_a_socket_idle_for_longer_than_the_layers_blocking_read_still_gets_events(
     celery_worker_process, ru_clip
 ):
-    """channels_redis waits on Redis in 5 s blocking reads; with redis-py 8 a read that timed out
+    """channels_redis waits on Redis in 5 s blocking reads; a socket timeout no longer than that
     killed the receiver, so a page idle that long never heard of its job again."""
     job, key = await queued_job(ru_clip.path)
     ws = communicator(job.id, key)
