@@ -71,6 +71,11 @@ def pipeline_run(client, audio: Path, language: str) -> tuple[float, dict]:
 
 
 def raw_run(model, audio: Path, language: str, beam_size: int) -> float:
+    from transcription import engine
+
+    # The same decode the engine asks for, its alphabet guard included, so that the ratio
+    # measures the application around the model and nothing else.
+    foreign = engine.foreign_script_tokens(model.hf_tokenizer)[language]
     started = time.perf_counter()
     segments, _ = model.transcribe(
         str(audio),
@@ -79,6 +84,8 @@ def raw_run(model, audio: Path, language: str, beam_size: int) -> float:
         vad_filter=True,
         word_timestamps=True,
         condition_on_previous_text=False,
+        compression_ratio_threshold=engine.COMPRESSION_RATIO_THRESHOLD,
+        suppress_tokens=[-1, *foreign],
     )
     for _ in segments:
         pass

@@ -545,7 +545,9 @@ def markdown(figures: dict[str, Any]) -> str:
         + ", ".join(f"{name} {version}" for name, version in host["packages"].items()),
         f"- Model: `{model['id']}` ({model['device']}, {model['compute_type']}, "
         f"loaded in {_seconds(model['load_seconds'])}); greedy decoding (beam size "
-        f"{figures['beam_size']}), VAD on, as `manage.py evaluate` runs it",
+        f"{figures['beam_size']}), VAD on, as `manage.py evaluate` runs it; each decode keeps "
+        "to its language's alphabet (Uzbek Latin, Russian Cyrillic, ASCII), and a window that "
+        "stays a repetition loop after every fallback is left out",
         f"- Speech: `{figures['speech_dir']}`: "
         f"{_count(runs['monolingual']['utterances'], 'monolingual clip')}; code-switched set of "
         f"{_count(codeswitch['clips'], 'clip')} "

@@ -29,6 +29,11 @@ LANGUAGE_MODES = ("auto", "uz", "ru", "mixed")
 SAMPLE_RATE = 16_000
 # Mixed mode splits speech at pauses this long; code-switching happens between phrases.
 MIXED_PAUSE_MS = 200
+# Each part keeps this much audio either side of its speech: Whisper tends to drop a first word
+# that starts at the very edge of its window, and the VAD marks onsets a little late.
+MIXED_PAD_MS = 250
+# Whisper's own test for a decode that has fallen into a loop ("Ə Ə Ə …", "OK OK OK …").
+COMPRESSION_RATIO_THRESHOLD = 2.4
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class LoadedModel:
     device: str
     compute_type: str
     load_seconds: float
+    # Per language, the token ids its text cannot hold (see `foreign_script_tokens`).
+    foreign_tokens: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,118 @@ def _load(config: EngineConfig) -> LoadedModel:
     checksum = model_checksum(path)
     model_id = f"{path.name}@{checksum[:12]}"
     logger.info("Loaded %s on %s (%s) in %.2f s", model_id, device, compute_type, load_seconds)
-    return LoadedModel(whisper, model_id, checksum, device, compute_type, load_seconds)
+    foreign = foreign_script_tokens(whisper.hf_tokenizer)
+    return LoadedModel(whisper, model_id, checksum, device, compute_type, load_seconds, foreign)
+
+
+def _byte_level_alphabet() -> dict[str, int]:
+    """The byte each character of a byte-level BPE token stands for (GPT-2's scheme: printable
+    bytes are themselves, the other bytes are shifted past 255 in order)."""
+    printable = [
+        *range(ord("!"), ord("~") + 1),
+        *range(ord("¡"), ord("¬") + 1),
+        *range(ord("®"), ord("ÿ") + 1),
+    ]
+    alphabet = {chr(byte): byte for byte in printable}
+    shifted = 0
+    for byte in range(256):
+        if byte not in alphabet.values():
+            alphabet[chr(256 + shifted)] = byte
+            shifted += 1
+    return alphabet
+
+
+# Code points a transcript can hold, as half-open ranges: what both languages share, then each
+# language's own letters. Uzbek is written in its official Latin alphabet (ASCII letters with
+# oʻ, gʻ and the ʼ sign); Russian in Cyrillic, with ASCII for names such as "Asterisk".
+SHARED_CODE_POINTS = (
+    (0x00, 0x80),  # ASCII: Latin letters, digits, punctuation
+    *((ord(sign), ord(sign) + 1) for sign in "\u00a0«»°‘’‚“”„–—…№"),
+)
+LANGUAGE_CODE_POINTS = {
+    "uz": ((0x2BB, 0x2BD),),  # ʻ and ʼ
+    "ru": ((0x400, 0x500),),  # Cyrillic
+}
+
+
+@dataclass(frozen=True)
+class _ByteAlphabet:
+    """The UTF-8 pieces of an alphabet, for judging tokens that hold only part of a character."""
+
+    ranges: tuple[tuple[int, int], ...]
+    heads: frozenset[bytes]  # a character's first bytes, without its last
+    tails: frozenset[bytes]  # a character's bytes from the second on (middles included)
+
+    @classmethod
+    def of(cls, ranges: tuple[tuple[int, int], ...]) -> _ByteAlphabet:
+        heads: set[bytes] = set()
+        tails: set[bytes] = set()
+        for start, end in ranges:
+            for code_point in range(max(start, 0x80), end):
+                encoded = chr(code_point).encode("utf-8")
+                heads.update(encoded[:cut] for cut in range(1, len(encoded)))
+                tails.update(
+                    encoded[i:j]
+                    for i in range(1, len(encoded))
+                    for j in range(i + 1, len(encoded) + 1)
+                )
+        return cls(ranges, frozenset(heads), frozenset(tails))
+
+    def holds(self, data: bytes) -> bool:
+        """Whether a token's bytes can be part of text in this alphabet: whole characters, with
+        perhaps the end of one before them and the start of one after."""
+        index = 0
+        while index < len(data) and 0x80 <= data[index] < 0xC0:
+            index += 1
+        if index and data[:index] not in self.tails:
+            return False
+        while index < len(data):
+            lead = data[index]
+            length = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            char = data[index : index + length]
+            if len(char) < length:
+                return char in self.heads
+            try:
+                code_point = ord(char.decode("utf-8"))
+            except UnicodeDecodeError:
+                return False
+            if not any(start <= code_point < end for start, end in self.ranges):
+                return False
+            index += length
+        return True
+
+
+def foreign_script_tokens(tokenizer: Any) -> dict[str, tuple[int, ...]]:  # tokenizers.Tokenizer
+    """For each language, the text tokens its transcript cannot hold: other scripts (Telugu,
+    Chinese, IPA …) and other alphabets' letters (ş, ə, ğ for Uzbek). Whisper base, lost in
+    Uzbek, wanders into them; suppressing them keeps each decode in its own alphabet.
+
+    A token holding only part of a character (lone UTF-8 bytes) could be the start of an allowed
+    character or of a foreign one; it is kept only where the tokenizer itself spells an allowed
+    character with it."""
+    alphabet = _byte_level_alphabet()
+    foreign: dict[str, list[int]] = {}
+    for language, own in LANGUAGE_CODE_POINTS.items():
+        allowed = _ByteAlphabet.of(SHARED_CODE_POINTS + own)
+        spelling = set()
+        for start, end in SHARED_CODE_POINTS + own:
+            for code_point in range(max(start, 0x80), end):
+                for text in (chr(code_point), f" {chr(code_point)}", f"a{chr(code_point)}"):
+                    spelling.update(tokenizer.encode(text, add_special_tokens=False).ids)
+        foreign[language] = []
+        for token_id in range(tokenizer.get_vocab_size()):
+            token = tokenizer.id_to_token(token_id)
+            if token is None or token.startswith("<|") or not all(c in alphabet for c in token):
+                continue  # special and timestamp tokens
+            data = bytes(alphabet[char] for char in token)
+            if not allowed.holds(data) or (_only_fragments(data) and token_id not in spelling):
+                foreign[language].append(token_id)
+    return {language: tuple(ids) for language, ids in foreign.items()}
+
+
+def _only_fragments(data: bytes) -> bool:
+    """Whether the token holds no whole character: lone UTF-8 bytes."""
+    return not data.decode("utf-8", errors="ignore")
 
 
 # Whisper base hears Uzbek as Azerbaijani, Turkish or Kazakh far more often than as Uzbek, so a
@@ -165,22 +283,58 @@ def transcribe(model: LoadedModel, audio: np.ndarray, options: TranscribeOptions
         language, probability = detect_language(model, audio, vad_filter=options.vad_filter)
     else:
         language, probability = options.language, 1.0
-    segments, info = model.whisper.transcribe(
-        audio,
-        language=language,
-        beam_size=options.beam_size,
-        vad_filter=options.vad_filter,
-        word_timestamps=options.word_timestamps,
-        initial_prompt=options.initial_prompt or None,
-        condition_on_previous_text=False,
-        temperature=list(options.temperature),
-    )
+    segments, info = _decode(model, audio, language, options, vad_filter=options.vad_filter)
     return Transcription(
         language=language,
         language_probability=probability,
         duration=float(info.duration),
         segments=(_segment_result(s, language=language) for s in segments),
     )
+
+
+def _decode(
+    model: LoadedModel,
+    audio: np.ndarray,
+    language: str,
+    options: TranscribeOptions,
+    *,
+    vad_filter: bool,
+) -> tuple[Iterator[Any], Any]:
+    """Whisper's decode with the project's guards: output only in the language's alphabet, and
+    windows that stayed a loop after every fallback, or lie past the audio's end, left out."""
+    segments, info = model.whisper.transcribe(
+        audio,
+        language=language,
+        beam_size=options.beam_size,
+        vad_filter=vad_filter,
+        word_timestamps=options.word_timestamps,
+        initial_prompt=options.initial_prompt or None,
+        condition_on_previous_text=False,
+        temperature=list(options.temperature),
+        compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+        # -1: Whisper's own set of non-speech symbols.
+        suppress_tokens=[-1, *model.foreign_tokens.get(language, ())],
+    )
+    return _without_hallucinations(segments, len(audio) / SAMPLE_RATE), info
+
+
+def _without_hallucinations(segments: Iterator[Any], duration: float) -> Iterator[Any]:
+    for segment in segments:
+        if segment.start >= duration:
+            # Text "heard" in the padding after a short clip's end.
+            logger.info("Left out a segment past the end of the audio at %.1f s", segment.start)
+            continue
+        # Whisper falls back to sampling when a window repeats itself, but keeps the likeliest
+        # attempt when every one repeats: such a window says nothing, and would only add words.
+        if segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD:
+            logger.info(
+                "Left out a looping segment at %.1f–%.1f s (compression ratio %.1f)",
+                segment.start,
+                segment.end,
+                segment.compression_ratio,
+            )
+            continue
+        yield segment
 
 
 @dataclass(frozen=True)
@@ -199,7 +353,9 @@ def speech_parts(model: LoadedModel, audio: np.ndarray) -> list[SpeechPart]:
     chunks = get_speech_timestamps(
         audio,
         VadOptions(
-            min_silence_duration_ms=MIXED_PAUSE_MS, max_speech_duration_s=28, speech_pad_ms=80
+            min_silence_duration_ms=MIXED_PAUSE_MS,
+            max_speech_duration_s=28,
+            speech_pad_ms=MIXED_PAD_MS,
         ),
     )
     parts: list[SpeechPart] = []
@@ -231,15 +387,12 @@ def _transcribe_mixed(
     def decode_parts() -> Iterator[SegmentResult]:
         for part in parts:
             offset = part.start / SAMPLE_RATE
-            segments, _ = model.whisper.transcribe(
+            segments, _ = _decode(
+                model,
                 audio[part.start : part.end],
-                language=part.language,
-                beam_size=options.beam_size,
+                part.language,
+                options,
                 vad_filter=False,  # already cut at speech
-                word_timestamps=options.word_timestamps,
-                initial_prompt=options.initial_prompt or None,
-                condition_on_previous_text=False,
-                temperature=list(options.temperature),
             )
             for segment in segments:
                 yield _segment_result(segment, language=part.language, offset=offset)
