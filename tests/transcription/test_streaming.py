@@ -128,6 +128,27 @@ def test_auto_language_is_detected_then_kept_until_the_buffer_is_trimmed():
     assert [language for _, language, _ in decoder.calls] == [None, "ru"]
 
 
+def test_after_a_trim_the_language_is_detected_again_for_the_next_utterance():
+    # How a live stream follows a switch (`mixed` streams run as `auto`): each utterance that
+    # starts a fresh buffer gets its own detection.
+    decoder = ScriptedDecoder(
+        [(0.0, 5.0, " Привет"), (5.0, 11.0, " мир")],
+        [(0.0, 5.0, " Привет"), (5.0, 11.0, " мир")],
+        [(0.0, 0.5, " salom")],
+        language="ru",
+    )
+    live = session(decoder, language="auto", trim_seconds=10.0)
+    live.feed(np.zeros(16000 * 12, dtype=np.float32))
+    live.step()
+    live.step()  # commits, then trims the buffer past "мир"
+    assert live.language == ""
+    decoder.language = "uz"
+    live.feed(SECOND)
+    live.step()
+    assert [language for _, language, _ in decoder.calls] == [None, "ru", None]
+    assert live.language == "uz"
+
+
 def test_lag_is_the_time_from_a_words_audio_arriving_to_its_commit():
     clock = Clock()
     decoder = ScriptedDecoder([(0.0, 0.4, " tez")], [(0.0, 0.4, " tez"), (0.5, 0.8, " keldi")])
