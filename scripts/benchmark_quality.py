@@ -151,8 +151,9 @@ def evaluate(
     for skipped in manifest.skipped:
         print(f"skipped {skipped.message(manifest.name)}", file=sys.stderr)
     print(f"evaluating {manifest.name} ({len(manifest.rows)} clips, {mode})…", file=sys.stderr)
-    # Whisper's temperature fallback samples: seeding before each run makes its figures the
-    # same on a rerun, whatever ran before it.
+    # Whisper's temperature fallback samples. CTranslate2 seeds a thread's generator when that
+    # thread first samples, so the seed takes hold before the first run only: the script as a
+    # whole repeats its figures, and each run's also depend on the runs before it.
     ctranslate2.set_random_seed(seed)
     started = time.perf_counter()
     run = evaluation_run_execute(
@@ -562,9 +563,10 @@ def markdown(figures: dict[str, Any]) -> str:
         "project's scoring normaliser on both sides. Monolingual clips are decoded with their "
         "own language forced; the code-switched set is decoded with `auto` and with `mixed`. "
         "Like `evaluate`, decoding falls back to sampling at higher temperatures where a window "
-        f"looks like a failure; the sampler is seeded ({figures['seed']}) before each run, so a "
-        "rerun with the same seed and threads gives the same figures, while another seed can "
-        "move them, most where Uzbek is decoded.",
+        f"looks like a failure; the sampler is seeded ({figures['seed']}) before the first run, "
+        "so a rerun of this script with the same seed and threads gives the same figures, while "
+        "another seed can move them, most where Uzbek is decoded (the runs share one generator, "
+        "so each run's figures also depend on the runs before it).",
         "",
         "| slice | decoding | clips | audio | ref words | word errors (S/D/I) | WER | CER |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

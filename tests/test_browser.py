@@ -213,6 +213,10 @@ def test_mixed_job_page_colours_words_by_language(
         "document.getElementById('job-cmi').textContent.trim() !== '…'", timeout=180_000
     )
     assert page.locator("#segments .word.lang-ru").count() >= 3
-    assert page.locator("#segments .lang", has_text="uz").count() >= 1
+    # The Uzbek stretch is the longer one, so the job reads as mostly Uzbek. (Whether it gets a
+    # segment of its own depends on zero-shot Whisper base writing something other than a loop
+    # for it, which it does about nine times in ten: test_codeswitch.py pins the parts.)
+    assert page.locator("#job-language").inner_text().startswith("uz")
+    assert page.locator("#segments .lang", has_text="ru").count() >= 1
     assert page.locator(".legend .lang-uz").inner_text() == "Uzbek"
     page.screenshot(path=str(ARTIFACTS / "browser-mixed-job.png"), full_page=True)
