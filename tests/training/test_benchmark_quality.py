@@ -71,7 +71,7 @@ def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_pa
     assert figures["model"]["id"].startswith("whisper-base@")
     assert figures["beam_size"] == 1
     assert figures["seed"] == 0
-    assert "the sampler is seeded (0) before each run" in page
+    assert "the sampler is seeded (0) before the first run" in page
     assert f"{os.cpu_count()} cores" in page
     assert f"`{figures['model']['id']}`" in page
 
