@@ -31,4 +31,6 @@ fi
 trap 'kill $children 2>/dev/null; wait $children 2>/dev/null' EXIT INT TERM
 
 echo "==> Serving http://$HOST:$PORT/ (Ctrl+C stops everything)"
-.venv/bin/uvicorn uzwhisper.asgi:application --host "$HOST" --port "$PORT" --log-level info
+# A WebSocket still open (a job page, a live stream) would otherwise hold Ctrl+C indefinitely.
+.venv/bin/uvicorn uzwhisper.asgi:application --host "$HOST" --port "$PORT" --log-level info \
+  --timeout-graceful-shutdown 5
