@@ -70,12 +70,11 @@ def pipeline_run(client, audio: Path, language: str) -> tuple[float, dict]:
     return elapsed, job
 
 
-def raw_run(model, audio: Path, language: str, beam_size: int) -> float:
+def raw_run(model, audio: Path, language: str, beam_size: int, foreign: tuple[int, ...]) -> float:
+    """`foreign`: the language's suppressed tokens. The same decode the engine asks for, its
+    alphabet guard included, so that the ratio measures the application around the model."""
     from transcription import engine
 
-    # The same decode the engine asks for, its alphabet guard included, so that the ratio
-    # measures the application around the model and nothing else.
-    foreign = engine.foreign_script_tokens(model.hf_tokenizer)[language]
     started = time.perf_counter()
     segments, _ = model.transcribe(
         str(audio),
@@ -111,6 +110,7 @@ def main() -> None:
     from django.conf import settings
     from faster_whisper import WhisperModel
 
+    from transcription import engine
     from uzwhisper.lib.model_bundle import assemble_bundled_model
 
     if str(settings.BUNDLED_MODEL_DIR) == settings.WHISPER_MODEL:
@@ -156,15 +156,16 @@ def main() -> None:
         model = WhisperModel(
             settings.WHISPER_MODEL, device="cpu", compute_type="int8", cpu_threads=args.threads
         )
+        foreign = engine.foreign_script_tokens(model.hf_tokenizer)[args.language]
         # Warm-up: the worker loads its model, caches fill, the raw model runs once.
         pipeline_run(client, audio, args.language)
-        raw_run(model, audio, args.language, beam_size)
+        raw_run(model, audio, args.language, beam_size, foreign)
 
         pipeline_times, raw_times = [], []
         for run in range(args.runs):
             elapsed, job = pipeline_run(client, audio, args.language)
             pipeline_times.append(elapsed)
-            raw_times.append(raw_run(model, audio, args.language, beam_size))
+            raw_times.append(raw_run(model, audio, args.language, beam_size, foreign))
             print(
                 f"run {run + 1}: pipeline {elapsed:.2f} s (worker {job['processing_s']:.2f} s), "
                 f"raw {raw_times[-1]:.2f} s",

@@ -179,16 +179,20 @@ class _ByteAlphabet:
     def of(cls, ranges: tuple[tuple[int, int], ...]) -> _ByteAlphabet:
         heads: set[bytes] = set()
         tails: set[bytes] = set()
+        for char in cls.multibyte_characters(ranges):
+            encoded = char.encode("utf-8")
+            heads.update(encoded[:cut] for cut in range(1, len(encoded)))
+            tails.update(
+                encoded[i:j] for i in range(1, len(encoded)) for j in range(i + 1, len(encoded) + 1)
+            )
+        return cls(ranges, frozenset(heads), frozenset(tails))
+
+    @staticmethod
+    def multibyte_characters(ranges: tuple[tuple[int, int], ...]) -> Iterator[str]:
+        """The characters of `ranges` that UTF-8 spells with more than one byte."""
         for start, end in ranges:
             for code_point in range(max(start, 0x80), end):
-                encoded = chr(code_point).encode("utf-8")
-                heads.update(encoded[:cut] for cut in range(1, len(encoded)))
-                tails.update(
-                    encoded[i:j]
-                    for i in range(1, len(encoded))
-                    for j in range(i + 1, len(encoded) + 1)
-                )
-        return cls(ranges, frozenset(heads), frozenset(tails))
+                yield chr(code_point)
 
     def holds(self, data: bytes) -> bool:
         """Whether a token's bytes can be part of text in this alphabet: whole characters, with
@@ -227,10 +231,9 @@ def foreign_script_tokens(tokenizer: Any) -> dict[str, tuple[int, ...]]:  # toke
     for language, own in LANGUAGE_CODE_POINTS.items():
         allowed = _ByteAlphabet.of(SHARED_CODE_POINTS + own)
         spelling = set()
-        for start, end in SHARED_CODE_POINTS + own:
-            for code_point in range(max(start, 0x80), end):
-                for text in (chr(code_point), f" {chr(code_point)}", f"a{chr(code_point)}"):
-                    spelling.update(tokenizer.encode(text, add_special_tokens=False).ids)
+        for char in _ByteAlphabet.multibyte_characters(allowed.ranges):
+            for text in (char, f" {char}", f"a{char}"):
+                spelling.update(tokenizer.encode(text, add_special_tokens=False).ids)
         foreign[language] = []
         for token_id in range(tokenizer.get_vocab_size()):
             token = tokenizer.id_to_token(token_id)
