@@ -5,11 +5,14 @@ A worker process loads a model once (`get_model`) and keeps it; the web process 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +37,21 @@ MIXED_PAUSE_MS = 200
 MIXED_PAD_MS = 250
 # Whisper's own test for a decode that has fallen into a loop ("Ə Ə Ə …", "OK OK OK …").
 COMPRESSION_RATIO_THRESHOLD = 2.4
+# Whisper's own test for a decode it does not believe: below this mean log-probability a window
+# is decoded again, hotter.
+LOG_PROB_THRESHOLD = -1.0
+
+# The fallback budget. Whisper re-decodes a failed window at temperatures 0.2, 0.4 … 1.0, each
+# time sampling 5 hypotheses of up to 448 tokens; zero-shot Whisper base fails almost every
+# Uzbek window, so a 4.7 s clip took 46 s. A window now gets at most three attempts, two sampled
+# hypotheses each, and no attempt runs past what speech could hold: the test references have
+# at most 6.7 tokens per second of audio, so 12 a second (plus room for timestamp tokens) never
+# cuts real speech but stops a loop early.
+FALLBACK_TEMPERATURES = (0.0, 0.4, 0.8)
+FALLBACK_BEST_OF = 2
+MAX_TOKENS_PER_SECOND = 12
+TOKEN_ALLOWANCE = 16
+WHISPER_MAX_LENGTH = 448  # decoder positions: prompt and new tokens together
 
 
 @dataclass(frozen=True)
@@ -65,7 +83,7 @@ class TranscribeOptions:
     initial_prompt: str = ""
     # Whisper's fallback: decode again hotter when a window looks like a failure. Live streams
     # turn it off: half-heard words at the buffer's edge look like failures on every step.
-    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    temperature: tuple[float, ...] = FALLBACK_TEMPERATURES
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,7 @@ class WordResult:
     end: float
     text: str
     probability: float
+    language: str = ""  # the language it was decoded in
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,10 @@ class SegmentResult:
     no_speech_prob: float
     words: list[WordResult] = field(default_factory=list)
     language: str = ""
+    # Speech the model could not write: every fallback looped, or gave no letters, or nothing
+    # came back for audio with speech in it. Kept with its times (and no text) so that
+    # transcripts say so and annotators can pick the stretch up.
+    untranscribed: bool = False
 
 
 @dataclass
@@ -165,6 +188,21 @@ LANGUAGE_CODE_POINTS = {
     "uz": ((0x2BB, 0x2BD),),  # ʻ and ʼ
     "ru": ((0x400, 0x500),),  # Cyrillic
 }
+
+
+# ʻ (in oʻ, gʻ) and the ʼ sign follow a letter; at a word's start they are noise Whisper adds.
+_STRAY_APOSTROPHES = re.compile(r"(?<![^\W\d_])[ʻʼ]+")
+
+
+def clean_text(text: str, *, language: str) -> str:
+    """The text without characters its language's alphabet lacks (a few still get through the
+    token guard spelled byte by byte: † is the bytes of ’ and of a no-break space) and without
+    ʻ or ʼ where no letter comes before them."""
+    ranges = SHARED_CODE_POINTS + LANGUAGE_CODE_POINTS.get(language, ())
+    kept = "".join(char for char in text if any(start <= ord(char) < end for start, end in ranges))
+    if language == "uz":
+        kept = _STRAY_APOSTROPHES.sub("", kept)
+    return " ".join(kept.split())
 
 
 @dataclass(frozen=True)
@@ -278,10 +316,22 @@ def detect_language(
     return language, float(scores[language] / total) if total else 0.5
 
 
-def transcribe(model: LoadedModel, audio: np.ndarray, options: TranscribeOptions) -> Transcription:
-    """Start transcribing 16 kHz mono `audio`; segments are produced lazily as decoding goes."""
+# A stretch of speech's samples (as bytes) → its language and share: live `mixed` streams decode
+# a growing buffer whose finished stretches do not change between steps.
+LanguageCache = dict[bytes, tuple[str, float]]
+
+
+def transcribe(
+    model: LoadedModel,
+    audio: np.ndarray,
+    options: TranscribeOptions,
+    *,
+    language_cache: LanguageCache | None = None,
+) -> Transcription:
+    """Start transcribing 16 kHz mono `audio`; segments are produced lazily as decoding goes.
+    `language_cache` (mixed mode) keeps language decisions for stretches seen before."""
     if options.language == "mixed":
-        return _transcribe_mixed(model, audio, options)
+        return _transcribe_mixed(model, audio, options, language_cache)
     if options.language == "auto":
         language, probability = detect_language(model, audio, vad_filter=options.vad_filter)
     else:
@@ -291,8 +341,39 @@ def transcribe(model: LoadedModel, audio: np.ndarray, options: TranscribeOptions
         language=language,
         language_probability=probability,
         duration=float(info.duration),
-        segments=(_segment_result(s, language=language) for s in segments),
+        segments=_marking_silent_results(
+            (_segment_result(s, language=language) for s in segments),
+            audio,
+            language=language,
+        ),
     )
+
+
+def _marking_silent_results(
+    results: Iterator[SegmentResult], audio: np.ndarray, *, language: str
+) -> Iterator[SegmentResult]:
+    """Pass the results on; if none held text although the audio holds speech, end with one
+    untranscribed stretch over that speech, so a transcript never comes back silently empty."""
+    wrote_text = False
+    for result in results:
+        wrote_text = wrote_text or bool(result.text)
+        yield result
+    if wrote_text:
+        return
+    speech = speech_span(audio)
+    if speech is not None:
+        start, end = speech
+        yield SegmentResult(start, end, "", 0.0, 0.0, [], language, untranscribed=True)
+
+
+def speech_span(audio: np.ndarray) -> tuple[float, float] | None:
+    """Seconds from the first to the last speech the VAD hears, or None for no speech."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    chunks = get_speech_timestamps(audio, VadOptions())
+    if not chunks:
+        return None
+    return chunks[0]["start"] / SAMPLE_RATE, chunks[-1]["end"] / SAMPLE_RATE
 
 
 def _decode(
@@ -303,41 +384,65 @@ def _decode(
     *,
     vad_filter: bool,
 ) -> tuple[Iterator[Any], Any]:
-    """Whisper's decode with the project's guards: output only in the language's alphabet, and
-    windows that stayed a loop after every fallback, or lie past the audio's end, left out."""
+    """Whisper's decode with the project's guards: output only in the language's alphabet, a
+    bounded fallback (see FALLBACK_TEMPERATURES), windows past the audio's end left out and
+    windows that stayed a loop marked untranscribed. Yields (segment, untranscribed) pairs."""
+    duration = len(audio) / SAMPLE_RATE
     segments, info = model.whisper.transcribe(
         audio,
         language=language,
         beam_size=options.beam_size,
+        best_of=FALLBACK_BEST_OF,
         vad_filter=vad_filter,
         word_timestamps=options.word_timestamps,
         initial_prompt=options.initial_prompt or None,
         condition_on_previous_text=False,
         temperature=list(options.temperature),
         compression_ratio_threshold=COMPRESSION_RATIO_THRESHOLD,
+        log_prob_threshold=LOG_PROB_THRESHOLD,
+        max_new_tokens=_token_budget(model, duration, options.initial_prompt),
         # -1: Whisper's own set of non-speech symbols.
         suppress_tokens=[-1, *model.foreign_tokens.get(language, ())],
     )
-    return _without_hallucinations(segments, len(audio) / SAMPLE_RATE), info
+    return _guarded(segments, duration), info
 
 
-def _without_hallucinations(segments: Iterator[Any], duration: float) -> Iterator[Any]:
+def _token_budget(model: LoadedModel, duration: float, initial_prompt: str) -> int:
+    """New tokens one window may take: what its speech could hold, within what the decoder has
+    left beside the prompt (Whisper keeps at most half its positions for the prompt)."""
+    prompt_tokens = 4  # start of transcript, language, task, and a timestamp or not
+    if initial_prompt:
+        encoded = model.whisper.hf_tokenizer.encode(" " + initial_prompt, add_special_tokens=False)
+        prompt_tokens += 1 + min(len(encoded.ids), WHISPER_MAX_LENGTH // 2 - 1)
+    speech_could_hold = math.ceil(MAX_TOKENS_PER_SECOND * min(duration, 30.0)) + TOKEN_ALLOWANCE
+    return max(1, min(speech_could_hold, WHISPER_MAX_LENGTH - prompt_tokens))
+
+
+def is_untranscribable(text: str, compression_ratio: float) -> bool:
+    """Whether a window's final text says nothing: a loop Whisper kept after every fallback
+    (it keeps the likeliest attempt even when all repeat themselves: "Ə Ə Ə …"), or no letter
+    or digit at all ("– – – –")."""
+    if compression_ratio > COMPRESSION_RATIO_THRESHOLD:
+        return True
+    return not any(char.isalnum() for char in text)
+
+
+def _guarded(segments: Iterator[Any], duration: float) -> Iterator[tuple[Any, bool]]:
     for segment in segments:
         if segment.start >= duration:
             # Text "heard" in the padding after a short clip's end.
             logger.info("Left out a segment past the end of the audio at %.1f s", segment.start)
             continue
-        # Whisper falls back to sampling when a window repeats itself, but keeps the likeliest
-        # attempt when every one repeats: such a window says nothing, and would only add words.
-        if segment.compression_ratio > COMPRESSION_RATIO_THRESHOLD:
+        untranscribed = is_untranscribable(segment.text, segment.compression_ratio)
+        if untranscribed:
             logger.info(
-                "Left out a looping segment at %.1f–%.1f s (compression ratio %.1f)",
+                "Speech not transcribed at %.1f–%.1f s (compression ratio %.1f): %.40r",
                 segment.start,
                 segment.end,
                 segment.compression_ratio,
+                segment.text,
             )
-            continue
-        yield segment
+        yield segment, untranscribed
 
 
 @dataclass(frozen=True)
@@ -348,7 +453,9 @@ class SpeechPart:
     probability: float
 
 
-def speech_parts(model: LoadedModel, audio: np.ndarray) -> list[SpeechPart]:
+def speech_parts(
+    model: LoadedModel, audio: np.ndarray, language_cache: LanguageCache | None = None
+) -> list[SpeechPart]:
     """Stretches of speech (split at pauses), each with the likelier of Uzbek and Russian;
     neighbours in the same language are joined so each decode keeps its context."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -363,9 +470,14 @@ def speech_parts(model: LoadedModel, audio: np.ndarray) -> list[SpeechPart]:
     )
     parts: list[SpeechPart] = []
     for chunk in chunks:
-        language, probability = detect_language(
-            model, audio[chunk["start"] : chunk["end"]], vad_filter=False
-        )
+        stretch = audio[chunk["start"] : chunk["end"]]
+        key = hashlib.blake2b(stretch.tobytes(), digest_size=16).digest()
+        cached = language_cache.get(key) if language_cache is not None else None
+        if cached is None:
+            cached = detect_language(model, stretch, vad_filter=False)
+            if language_cache is not None:
+                language_cache[key] = cached
+        language, probability = cached
         previous = parts[-1] if parts else None
         joined_seconds = (chunk["end"] - previous.start) / SAMPLE_RATE if previous else 0.0
         if previous and previous.language == language and joined_seconds <= 28:
@@ -378,9 +490,12 @@ def speech_parts(model: LoadedModel, audio: np.ndarray) -> list[SpeechPart]:
 
 
 def _transcribe_mixed(
-    model: LoadedModel, audio: np.ndarray, options: TranscribeOptions
+    model: LoadedModel,
+    audio: np.ndarray,
+    options: TranscribeOptions,
+    language_cache: LanguageCache | None = None,
 ) -> Transcription:
-    parts = speech_parts(model, audio)
+    parts = speech_parts(model, audio, language_cache)
     seconds = {code: 0.0 for code in SUPPORTED_LANGUAGES}
     for part in parts:
         seconds[part.language] += (part.end - part.start) / SAMPLE_RATE
@@ -397,39 +512,92 @@ def _transcribe_mixed(
                 options,
                 vad_filter=False,  # already cut at speech
             )
+            wrote_text = False
             for segment in segments:
-                yield _segment_result(segment, language=part.language, offset=offset)
+                result = _segment_result(segment, language=part.language, offset=offset)
+                wrote_text = wrote_text or bool(result.text)
+                yield result
+            if not wrote_text:
+                # A part with speech that came back empty is marked, not lost.
+                yield SegmentResult(
+                    part.start / SAMPLE_RATE,
+                    part.end / SAMPLE_RATE,
+                    "",
+                    0.0,
+                    0.0,
+                    [],
+                    part.language,
+                    untranscribed=True,
+                )
 
     return Transcription(
         language=main,
         language_probability=main_probability,
         duration=len(audio) / SAMPLE_RATE,
-        segments=decode_parts(),
+        segments=_merge_untranscribed(decode_parts()),
     )
 
 
+def _merge_untranscribed(results: Iterator[SegmentResult]) -> Iterator[SegmentResult]:
+    """Join neighbouring untranscribed stretches of one language into one."""
+    held: SegmentResult | None = None
+    for result in results:
+        if held is not None:
+            if result.untranscribed and result.language == held.language:
+                held = replace(held, end=max(held.end, result.end))
+                continue
+            yield held
+            held = None
+        if result.untranscribed:
+            held = result
+        else:
+            yield result
+    if held is not None:
+        yield held
+
+
 def _segment_result(
-    segment: Any, *, language: str, offset: float = 0.0
-) -> SegmentResult:  # faster_whisper.transcribe.Segment
-    # faster_whisper.transcribe.Segment
+    guarded: tuple[Any, bool], *, language: str, offset: float = 0.0
+) -> SegmentResult:
+    """Our result for a (faster_whisper.transcribe.Segment, untranscribed) pair."""
+    segment, untranscribed = guarded
+    text = clean_text(segment.text, language=language)
+    if untranscribed or not any(char.isalnum() for char in text):
+        return SegmentResult(
+            start=float(segment.start) + offset,
+            end=float(segment.end) + offset,
+            text="",
+            avg_logprob=float(segment.avg_logprob),
+            no_speech_prob=float(segment.no_speech_prob),
+            language=language,
+            untranscribed=True,
+        )
     words = [
         WordResult(
             start=float(w.start) + offset,
             end=float(w.end) + offset,
-            text=w.word,
+            text=_clean_word(w.word, language=language),
             probability=float(w.probability),
+            language=language,
         )
         for w in (segment.words or [])
+        if _clean_word(w.word, language=language).strip()
     ]
     return SegmentResult(
         start=float(segment.start) + offset,
         end=float(segment.end) + offset,
-        text=segment.text.strip(),
+        text=text,
         avg_logprob=float(segment.avg_logprob),
         no_speech_prob=float(segment.no_speech_prob),
         words=words,
         language=language,
     )
+
+
+def _clean_word(word: str, *, language: str) -> str:
+    """A word as `clean_text` leaves it, keeping the leading space that separates words."""
+    cleaned = clean_text(word, language=language)
+    return f" {cleaned}" if cleaned and word[:1].isspace() else cleaned
 
 
 def transcribe_words(
@@ -439,9 +607,11 @@ def transcribe_words(
     language: str | None,
     initial_prompt: str = "",
     vad_filter: bool = True,
+    language_cache: LanguageCache | None = None,
 ) -> tuple[str, float, list[WordResult]]:
     """Decode a short buffer greedily with word timestamps, for live streams. `language=None`
-    detects it (between Uzbek and Russian)."""
+    detects it (between Uzbek and Russian); "mixed" decodes each stretch of speech in its own
+    language, which each word then carries."""
     options = TranscribeOptions(
         language=language or "auto",
         beam_size=1,
@@ -450,6 +620,6 @@ def transcribe_words(
         initial_prompt=initial_prompt,
         temperature=(0.0,),
     )
-    result = transcribe(model, audio, options)
+    result = transcribe(model, audio, options, language_cache=language_cache)
     words = [word for segment in result.segments for word in segment.words]
     return result.language, result.language_probability, words

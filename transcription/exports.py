@@ -37,6 +37,9 @@ def transcript_json(*, job: Job) -> dict:
         "original_name": job.original_name,
         "model_id": job.model_id,
         "text": " ".join(s["text"] for s in segments if s["text"]),
+        "untranscribed_seconds": round(
+            sum(s["end"] - s["start"] for s in segments if s["untranscribed"]), 3
+        ),
         "segments": segments,
     }
 

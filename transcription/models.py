@@ -96,6 +96,9 @@ class Segment(models.Model):
     code_mixing_index = models.FloatField(null=True, blank=True)
     avg_logprob = models.FloatField()
     no_speech_prob = models.FloatField()
+    # Speech the model could not write (see engine.SegmentResult.untranscribed): no text, times
+    # kept, for annotators to pick up.
+    untranscribed = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["index"]

@@ -80,6 +80,7 @@ def segment_payload(segment: Segment, words: list[Word] | None = None) -> dict:
         "code_mixing_index": segment.code_mixing_index,
         "avg_logprob": round(segment.avg_logprob, 4),
         "no_speech_prob": round(segment.no_speech_prob, 4),
+        "untranscribed": segment.untranscribed,
         "words": [
             {
                 "start": round(w.start, 3),

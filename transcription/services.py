@@ -216,6 +216,24 @@ def language_tags(words: list[str], *, text: str, language: str) -> LanguageTags
     return LanguageTags(tags, round(code_mixing_index(tags), 2), latin)
 
 
+def transcript_language_units(
+    segments: list[tuple[float, str, list[tuple[float, str]]]],
+) -> list[tuple[float, str]]:
+    """(start, language) units in order for `transcript_switches`, from each segment's start,
+    decoded language and (start, tag) words. A segment whose words carry no uz/ru tag (speech
+    marked untranscribed, or text the tagger cannot place) still says which language was
+    spoken there: it counts as one unit of its decoded language."""
+    units: list[tuple[float, str]] = []
+    for start, language, words in segments:
+        if any(tag in ("uz", "ru") for _, tag in words):
+            units.extend(words)
+        elif language in ("uz", "ru"):
+            units.append((start, language))
+        else:
+            units.extend(words)
+    return units
+
+
 def transcript_switches(words: list[tuple[float, str]]) -> tuple[float | None, list[dict]]:
     """The code-mixing index of a whole transcript and its switch points, from (start, tag)
     pairs in order."""
@@ -393,11 +411,17 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
         return RunResult(status=Job.Status.CANCELLED, segments=written)
     written += len(pending)
     processing_s = time.perf_counter() - started
+    stored = Segment.objects.filter(job_id=job.id).order_by("index").prefetch_related("words")
     mixing, switches = transcript_switches(
-        list(
-            Word.objects.filter(segment__job_id=job.id)
-            .order_by("segment__index", "index")
-            .values_list("start", "language")
+        transcript_language_units(
+            [
+                (
+                    segment.start,
+                    segment.language,
+                    [(w.start, w.language) for w in sorted(segment.words.all(), key=_index)],
+                )
+                for segment in stored
+            ]
         )
     )
     with transaction.atomic():
@@ -413,6 +437,10 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
         _publish_status(job.id)
     close_old_connections()
     return RunResult(status=Job.Status.DONE if finished else Job.Status.CANCELLED, segments=written)
+
+
+def _index(word: Word) -> int:
+    return word.index
 
 
 def _transcript_create(
@@ -437,6 +465,7 @@ def _transcript_create(
             code_mixing_index=annotation.code_mixing_index,
             avg_logprob=getattr(piece, "avg_logprob", 0.0),
             no_speech_prob=getattr(piece, "no_speech_prob", 0.0),
+            untranscribed=getattr(piece, "untranscribed", False),
         )
         for offset, (piece, annotation) in enumerate(zip(pieces, annotations, strict=True))
     )
@@ -558,7 +587,12 @@ def stream_job_save(
             job.save(force_insert=True)
             stored = _transcript_create(job_id=job.id, first_index=0, pieces=segments)
             job.code_mixing_index, job.switch_points = transcript_switches(
-                [(w.start, w.language) for _, words in stored for w in words]
+                transcript_language_units(
+                    [
+                        (segment.start, segment.language, [(w.start, w.language) for w in words])
+                        for segment, words in stored
+                    ]
+                )
             )
             job.save(update_fields=["code_mixing_index", "switch_points"])
     except Exception:

@@ -35,7 +35,12 @@
     time.textContent = `${clock(segment.start)}–${clock(segment.end)}`;
     const text = document.createElement("span");
     text.className = "text";
-    if (segment.words && segment.words.length) {
+    if (segment.untranscribed) {
+      // Speech the model could not write: shown as a gap with its times, not hidden.
+      item.classList.add("untranscribed");
+      text.textContent = "Speech, not transcribed";
+      text.title = "The model could not transcribe this stretch; an annotator can.";
+    } else if (segment.words && segment.words.length) {
       // Each word coloured by its language; a bar marks where the language switches.
       let previous = null;
       segment.words.forEach((word) => {

@@ -11,7 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from tests.audio_helpers import write_audio
 from tests.conftest import CLIPS, wait_for_job
 from transcription import engine
-from transcription.services import language_tags, transcript_switches
+from transcription.services import (
+    language_tags,
+    transcript_language_units,
+    transcript_switches,
+)
 from uzwhisper.lib.audio import decode_to_array
 
 UZ = CLIPS["usc_1131474547_2_29208_1"]
@@ -55,6 +59,24 @@ def test_switch_points_skip_language_neutral_words():
     assert transcript_switches([]) == (None, [])
 
 
+def test_segments_without_language_words_still_count_for_switches_and_mixing():
+    # An Uzbek stretch marked untranscribed, one of junk tagged "other", then Russian words.
+    units = transcript_language_units(
+        [
+            (0.0, "uz", []),
+            (3.0, "uz", [(3.0, "other")]),
+            (8.8, "ru", [(8.8, "ru"), (9.3, "ru"), (9.9, "other"), (10.2, "ru")]),
+        ]
+    )
+    assert [tag for _, tag in units] == ["uz", "uz", "ru", "ru", "other", "ru"]
+    cmi, points = transcript_switches(units)
+    assert points == [{"time": 8.8, "from": "uz", "to": "ru"}]
+    assert cmi == pytest.approx(100 * (1 - 3 / 5))
+    # Words that carry uz/ru tags speak for themselves: a Russian word inside Uzbek counts.
+    units = transcript_language_units([(0.0, "uz", [(0.0, "uz"), (0.5, "ru"), (1.0, "uz")])])
+    assert [tag for _, tag in units] == ["uz", "ru", "uz"]
+
+
 def test_family_scores_hear_uzbek_where_whisper_says_azerbaijani(model):
     language, share = engine.detect_language(model, decode_to_array(UZ.path), vad_filter=True)
     assert language == "uz"
@@ -72,9 +94,12 @@ def test_mixed_decodes_each_stretch_in_its_own_language_where_auto_drops_the_uzb
     )
     uzbek = [s for s in mixed if s.language == "uz"]
     russian = [s for s in mixed if s.language == "ru"]
-    # Zero-shot Whisper base samples junk for Uzbek and now and then only a loop, which the
-    # engine leaves out: the Uzbek stretch may come back empty, but never in the Russian time.
+    # Zero-shot Whisper base samples junk for Uzbek and now and then only a loop: the Uzbek
+    # stretch comes back as text or marked untranscribed, but it is there, and never in the
+    # Russian time.
+    assert uzbek
     assert all(s.start < switch_at for s in uzbek)
+    assert all(s.text or s.untranscribed for s in uzbek)
     assert russian
     assert all(s.start >= switch_at - 0.3 for s in russian)
     ru_words = [w.text for s in russian for w in s.words]
@@ -104,10 +129,13 @@ def test_a_mixed_job_stores_word_languages_switches_and_mixing_index(
     assert job.status == "done", job.error_message
     assert job.language_requested == "mixed"
     languages = set(job.segments.values_list("language", flat=True))
-    assert "ru" in languages
-    assert languages <= {"uz", "ru"}
+    assert languages == {"uz", "ru"}
     assert job.language_detected == "uz"  # the longer stretch
-    assert job.code_mixing_index is not None
+    # The switch follows the segments' languages even where the Uzbek words cannot be tagged
+    # (junk, or speech marked untranscribed).
+    assert job.code_mixing_index > 0
+    switches = [(p["from"], p["to"]) for p in job.switch_points]
+    assert ("uz", "ru") in switches
 
     body = api_client.get(f"/api/v1/jobs/{job.id}/transcript/json/").json()
     assert body["code_mixing_index"] == job.code_mixing_index

@@ -34,16 +34,37 @@ def _cue_text(text: str) -> str:
     return "\n".join(lines).replace("-->", "->")
 
 
+# What a transcript shows for speech the model could not write (a segment marked
+# `untranscribed`), so readers see the gap and annotators can find it.
+UNTRANSCRIBED_LABEL = "[speech, not transcribed]"
+
+
+def _shown_text(segment: TimedText) -> str:
+    if getattr(segment, "untranscribed", False):
+        return UNTRANSCRIBED_LABEL
+    return segment.text.strip()
+
+
 def to_txt(segments: Iterable[TimedText]) -> str:
-    return "".join(f"{s.text.strip()}\n" for s in segments if s.text.strip())
+    lines = []
+    for segment in segments:
+        text = _shown_text(segment)
+        if getattr(segment, "untranscribed", False):
+            # Plain text has no timing of its own: say where the gap is.
+            start, end = vtt_timestamp(segment.start), vtt_timestamp(segment.end)
+            text = f"{UNTRANSCRIBED_LABEL[:-1]} {start}–{end}]"
+        if text:
+            lines.append(f"{text}\n")
+    return "".join(lines)
 
 
 def to_srt(segments: Iterable[TimedText]) -> str:
     cues = []
-    for number, segment in enumerate((s for s in segments if s.text.strip()), start=1):
+    shown = [(s, _shown_text(s)) for s in segments]
+    for number, (segment, text) in enumerate(((s, t) for s, t in shown if t), start=1):
         cues.append(
             f"{number}\n{srt_timestamp(segment.start)} --> {srt_timestamp(segment.end)}\n"
-            f"{_cue_text(segment.text)}\n"
+            f"{_cue_text(text)}\n"
         )
     return "\n".join(cues)
 
@@ -51,9 +72,10 @@ def to_srt(segments: Iterable[TimedText]) -> str:
 def to_vtt(segments: Iterable[TimedText]) -> str:
     cues = ["WEBVTT\n"]
     for segment in segments:
-        if segment.text.strip():
+        text = _shown_text(segment)
+        if text:
             cues.append(
                 f"{vtt_timestamp(segment.start)} --> {vtt_timestamp(segment.end)}\n"
-                f"{_cue_text(segment.text)}\n"
+                f"{_cue_text(text)}\n"
             )
     return "\n".join(cues)
