@@ -122,10 +122,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 "expires_at": time.time() + settings.STREAM_ADMISSION_WAIT_SECONDS,
             },
         )
-        self.deadline = asyncio.create_task(self._admission_deadline())
+        self.deadline = asyncio.create_task(
+            self._admission_deadline(settings.STREAM_ADMISSION_WAIT_SECONDS)
+        )
 
-    async def _admission_deadline(self) -> None:
-        await asyncio.sleep(settings.STREAM_ADMISSION_WAIT_SECONDS)
+    async def _admission_deadline(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
         if self.state == "starting":
             self.state = "closed"
             await self._error(
@@ -204,6 +206,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.pending = []
         if stop_early:
             await self._stop()
+
+    async def stream_loading(self, message: dict) -> None:
+        """A worker took the request but is still loading its model (the first stream after
+        start-up): wait for it rather than call an idle worker busy."""
+        if message["session"] != self.session or self.state not in ("starting", "stopping_early"):
+            return
+        if self.deadline:
+            self.deadline.cancel()
+        self.deadline = asyncio.create_task(
+            self._admission_deadline(settings.STREAM_MODEL_LOAD_SECONDS)
+        )
 
     async def stream_event(self, message: dict) -> None:
         payload = message["payload"]

@@ -102,6 +102,7 @@ class StreamWorker:
         self.slot_free = asyncio.Event()
         self.slot_free.set()
         self.stopping = asyncio.Event()
+        self.loaded = asyncio.Event()
         self._background: set[asyncio.Task] = set()
 
     def _spawn(self, coroutine) -> asyncio.Task:
@@ -117,27 +118,46 @@ class StreamWorker:
         from .services import engine_config
 
         loop = asyncio.get_running_loop()
-        self.model = await loop.run_in_executor(self.executor, engine.get_model, engine_config())
         self.channel = await self.layer.new_channel("stream-worker.")
-        logger.info("Stream worker ready on %s with %d slots", self.channel, self.slots)
-        tasks = [
+        # Requests are taken while the model loads: their clients wait for it (`stream.loading`
+        # extends their admission deadline) instead of hearing `busy` from an idle worker.
+        loading = loop.run_in_executor(self.executor, engine.get_model, engine_config())
+        intake = [
             asyncio.create_task(self._take_requests()),
             asyncio.create_task(self._read_inbox()),
-            asyncio.create_task(self._heartbeat()),
         ]
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            self.model = await loading
+        except Exception:
+            logger.exception("The stream worker could not load its model")
+            self.stopping.set()
+        else:
+            self.loaded.set()
+            logger.info("Stream worker ready on %s with %d slots", self.channel, self.slots)
         await self.stopping.wait()
-        for task in tasks:
+        logger.info("Stopping: taking no new sessions, finishing %d", len(self.sessions))
+        for task in intake:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self._shutdown_sessions()
-        self.executor.shutdown(wait=True)
+        await asyncio.gather(*intake, return_exceptions=True)
+        # Heartbeats go on while the sessions finish: a decode in progress and the final one
+        # can take seconds on a busy machine, and a consumer that hears nothing for
+        # STREAM_HEARTBEAT_TIMEOUT_SECONDS would close its client with `worker_lost`.
+        try:
+            await self._shutdown_sessions()
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            self.executor.shutdown(wait=True)
+        logger.info("Stream worker stopped")
 
     def request_stop(self) -> None:
         self.stopping.set()
 
     async def _shutdown_sessions(self) -> None:
         """Tell every client the worker is going away, and keep what each session committed."""
-        for session in list(self.sessions.values()):
+        sessions = list(self.sessions.values())
+        for session in sessions:
             await self._send(
                 session,
                 {
@@ -147,7 +167,10 @@ class StreamWorker:
                     "reconnect to continue.",
                 },
             )
-            await self._finish(session, notify=True)
+        # Every client hears first; then each session is finished and saved in turn.
+        await asyncio.gather(
+            *(self._finish(session, notify=True) for session in sessions), return_exceptions=True
+        )
 
     # --- loops --------------------------------------------------------------------------------
 
@@ -158,6 +181,12 @@ class StreamWorker:
             if message.get("expires_at", 0) < time.time():
                 logger.info("Dropped an expired request for session %s", message.get("session"))
                 continue  # its client already heard `busy`
+            if not self.loaded.is_set():
+                await self.layer.send(
+                    message["reply_channel"],
+                    {"type": "stream.loading", "session": message["session"]},
+                )
+                await self.loaded.wait()
             logger.info("Opening session %s", message["session"])
             await self._open(message)
             if len(self.sessions) >= self.slots:
@@ -203,11 +232,8 @@ class StreamWorker:
     # --- sessions -----------------------------------------------------------------------------
 
     async def _open(self, message: dict) -> None:
-        requested = message["config"].get("language", "auto")
         config = StreamConfig(
-            # Live sessions detect the language per utterance anyway (after each trim), which
-            # is what mixed asks for; word tags mark the switches within an utterance.
-            language="auto" if requested == "mixed" else requested,
+            language=message["config"].get("language", "auto"),
             initial_prompt=message["config"].get("initial_prompt", ""),
         )
         handle = tempfile.NamedTemporaryFile(prefix="live-", suffix=".wav", delete=False)  # noqa: SIM115
@@ -238,15 +264,24 @@ class StreamWorker:
 
     def _decoder(self, config: dict):
         vad = bool(config.get("vad", True))
+        # Per session: a mixed stream's finished stretches keep their language decision.
+        language_cache: engine.LanguageCache = {}
 
         def decode(audio: np.ndarray, language: str | None, prompt: str) -> ChunkResult:
+            if len(language_cache) > 256:
+                language_cache.clear()
             language, probability, words = engine.transcribe_words(
-                self.model, audio, language=language, initial_prompt=prompt, vad_filter=vad
+                self.model,
+                audio,
+                language=language,
+                initial_prompt=prompt,
+                vad_filter=vad,
+                language_cache=language_cache,
             )
             return ChunkResult(
                 language,
                 probability,
-                [TimedWord(w.start, w.end, w.text, w.probability) for w in words],
+                [TimedWord(w.start, w.end, w.text, w.probability, w.language) for w in words],
             )
 
         return decode
@@ -406,14 +441,28 @@ async def serve(*, slots: int) -> None:
 
 
 _in_process: StreamWorker | None = None
+_in_process_task: asyncio.Task | None = None
 
 
 def ensure_in_process_worker() -> None:
     """Embedded default (no Redis): run the stream worker inside the web process, on its event
-    loop, so live transcription works on a laptop. Production runs `run_stream_worker` instead."""
-    global _in_process
+    loop, so live transcription works on a laptop. Production runs `run_stream_worker` instead.
+    Called at start-up (ASGI lifespan), so the model is loading before the first stream, and
+    again by each stream consumer for servers that skip the lifespan."""
+    global _in_process, _in_process_task
     if _in_process is None:
         from channels.layers import get_channel_layer
 
         _in_process = StreamWorker(get_channel_layer(), slots=settings.STREAM_SLOTS)
-        asyncio.get_running_loop().create_task(_in_process.run())
+        _in_process_task = asyncio.get_running_loop().create_task(_in_process.run())
+
+
+async def stop_in_process_worker(*, within: float) -> None:
+    """Finish and save the in-process worker's sessions at shutdown, within `within` seconds."""
+    if _in_process is None or _in_process_task is None:
+        return
+    _in_process.request_stop()
+    try:
+        await asyncio.wait_for(asyncio.shield(_in_process_task), within)
+    except (TimeoutError, Exception):
+        logger.warning("The in-process stream worker did not stop within %.0f s", within)

@@ -27,6 +27,9 @@ class TimedWord:
     end: float
     text: str
     probability: float = 1.0
+    # The language this word was decoded in: set per part in `mixed` streams, else empty (the
+    # session's language holds).
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ def _key(word: TimedWord) -> str:
 
 @dataclass
 class StreamConfig:
-    language: str = "auto"  # auto | uz | ru
+    # auto | uz | ru | mixed. `mixed` decodes each stretch of speech in the buffer in its own
+    # language (engine's mixed mode), so an utterance may switch between Uzbek and Russian.
+    language: str = "auto"
     initial_prompt: str = ""
     min_step_seconds: float = 0.5  # decode again once this much new audio arrived
     trim_seconds: float = 10.0  # past this, drop audio before the last committed word
@@ -115,24 +120,29 @@ class StreamSession:
         decoded is committed (the stream has ended)."""
         if len(self.buffer) == 0:
             return []
-        language = (
-            None
-            if self.config.language == "auto" and not self.language
-            else (self.language or self.config.language)
-        )
+        if self.config.language == "mixed":
+            language: str | None = "mixed"
+        elif self.config.language == "auto" and not self.language:
+            language = None
+        else:
+            language = self.language or self.config.language
         prompt = self._prompt()
         started = time.perf_counter()
         result = self.decode(self.buffer, language, prompt)
         self.decode_seconds += time.perf_counter() - started
         self.steps += 1
         self.decoded_until = self.buffer_offset + len(self.buffer) / SAMPLE_RATE
-        if not self.language:
+        if not self.language or self.config.language == "mixed":
             self.language = result.language
             self.language_probability = result.language_probability
 
         words = [
             TimedWord(
-                w.start + self.buffer_offset, w.end + self.buffer_offset, w.text, w.probability
+                w.start + self.buffer_offset,
+                w.end + self.buffer_offset,
+                w.text,
+                w.probability,
+                w.language,
             )
             for w in result.words
         ]
@@ -185,18 +195,29 @@ class StreamSession:
         return agreed
 
     def _commit(self, words: list[TimedWord]) -> list[Committed]:
+        """One committed piece per run of words decoded in one language."""
         now = self.clock()
-        lag = max(now - self._arrival_of(w.end) for w in words)
-        piece = Committed(
-            start=words[0].start,
-            end=words[-1].end,
-            text="".join(w.text for w in words).strip(),
-            language=self.language,
-            words=words,
-            lag_seconds=round(max(0.0, lag), 3),
-        )
-        self.committed.append(piece)
-        return [piece]
+        runs: list[list[TimedWord]] = []
+        for word in words:
+            if runs and (word.language or self.language) == (runs[-1][0].language or self.language):
+                runs[-1].append(word)
+            else:
+                runs.append([word])
+        pieces = []
+        for run in runs:
+            lag = max(now - self._arrival_of(w.end) for w in run)
+            pieces.append(
+                Committed(
+                    start=run[0].start,
+                    end=run[-1].end,
+                    text="".join(w.text for w in run).strip(),
+                    language=run[0].language or self.language,
+                    words=run,
+                    lag_seconds=round(max(0.0, lag), 3),
+                )
+            )
+        self.committed.extend(pieces)
+        return pieces
 
     def _arrival_of(self, stream_time: float) -> float:
         for position, arrived in self._arrivals:

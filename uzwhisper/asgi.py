@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from django.core.asgi import get_asgi_application
 
@@ -16,9 +17,30 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from uzwhisper.auth import BrowserOriginValidator, TokenQueryAuthMiddleware  # noqa: E402
 from uzwhisper.routing import websocket_urlpatterns  # noqa: E402
 
+
+async def lifespan(scope: dict, receive: Callable, send: Callable) -> None:
+    """Start-up and shutdown. In the embedded mode (no Redis) the web process runs live sessions
+    itself: its stream worker starts loading the model at start-up, not at the first stream."""
+    from django.conf import settings
+
+    from transcription.stream_worker import ensure_in_process_worker, stop_in_process_worker
+
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            if settings.STREAM_WORKER_IN_PROCESS:
+                ensure_in_process_worker()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await stop_in_process_worker(within=4)
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
+        "lifespan": lifespan,
         "websocket": BrowserOriginValidator(
             AuthMiddlewareStack(TokenQueryAuthMiddleware(URLRouter(websocket_urlpatterns)))
         ),

@@ -129,8 +129,8 @@ def test_auto_language_is_detected_then_kept_until_the_buffer_is_trimmed():
 
 
 def test_after_a_trim_the_language_is_detected_again_for_the_next_utterance():
-    # How a live stream follows a switch (`mixed` streams run as `auto`): each utterance that
-    # starts a fresh buffer gets its own detection.
+    # How an `auto` stream follows a switch between utterances: each utterance that starts a
+    # fresh buffer gets its own detection.
     decoder = ScriptedDecoder(
         [(0.0, 5.0, " Привет"), (5.0, 11.0, " мир")],
         [(0.0, 5.0, " Привет"), (5.0, 11.0, " мир")],
@@ -167,3 +167,35 @@ def test_a_window_that_keeps_disagreeing_is_committed_rather_than_grown():
     live = session(decoder, max_buffer_seconds=2.0)
     live.feed(np.zeros(16000 * 3, dtype=np.float32))
     assert [c.text for c in live.step()] == ["a"]
+
+
+def test_a_mixed_stream_commits_each_language_as_its_own_piece():
+    # The decoder runs the engine's mixed mode on the whole buffer: each stretch of speech in
+    # its own language, carried by its words.
+    outputs = [
+        [(0.0, 0.5, " ammo", "uz"), (0.6, 1.0, " boshqa", "uz"), (1.6, 2.0, " Извините", "ru")],
+        [
+            (0.0, 0.5, " ammo", "uz"),
+            (0.6, 1.0, " boshqa", "uz"),
+            (1.6, 2.0, " Извините", "ru"),
+            (2.1, 2.5, " пожалуйста", "ru"),
+        ],
+    ]
+    calls = []
+
+    def decode(audio, language, prompt):
+        calls.append(language)
+        words = [TimedWord(s, e, t, 0.9, lang) for s, e, t, lang in outputs.pop(0)]
+        return ChunkResult("uz", 0.8, words)
+
+    live = session(decode, language="mixed")
+    live.feed(np.zeros(16000 * 2, dtype=np.float32))
+    assert live.step() == []
+    live.feed(SECOND)
+    committed = live.step()
+    assert calls == ["mixed", "mixed"]
+    assert [(c.language, c.text) for c in committed] == [
+        ("uz", "ammo boshqa"),
+        ("ru", "Извините"),
+    ]
+    assert live.tail_text() == "пожалуйста"
