@@ -33,6 +33,8 @@ class EvaluationRun(models.Model):
     # "<directory name>@<checksum prefix>", as transcription jobs record it.
     model_id = models.CharField(max_length=128, blank=True)
     model_checksum = models.CharField(max_length=64, blank=True)
+    # What the run is called in the list and its report files' names (`evaluate --name`).
+    name = models.CharField(max_length=255)
     manifest_name = models.CharField(max_length=255)
     manifest_path = models.CharField(max_length=1000)
     language_mode = models.CharField(
@@ -60,7 +62,7 @@ class EvaluationRun(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.manifest_name} · {self.model_id or self.model_path} ({self.status})"
+        return f"{self.name} · {self.model_id or self.model_path} ({self.status})"
 
 
 class EvaluationItem(models.Model):

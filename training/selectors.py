@@ -12,6 +12,7 @@ from rest_framework import status
 from uzwhisper.errors import ApplicationError
 
 from .models import EvaluationItem, EvaluationRun
+from .reports import safe_file_name
 
 
 def can_view_evaluations(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -79,6 +80,11 @@ def evaluation_item_payload(item: EvaluationItem) -> dict[str, Any]:
     }
 
 
+def evaluation_run_file_stem(run: EvaluationRun) -> str:
+    """The stem of the run's report files: its name, when it started, and its id's start."""
+    return f"{safe_file_name(run.name)}-{run.created_at:%Y%m%d-%H%M%S}-{run.id.hex[:8]}"
+
+
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
@@ -90,6 +96,7 @@ def evaluation_run_result(run: EvaluationRun) -> dict[str, Any]:
     rtf = run.processing_seconds / run.audio_seconds if run.audio_seconds else None
     return {
         "run_id": str(run.id),
+        "name": run.name,
         "status": run.status,
         "error": run.error_message,
         "created_at": _iso(run.created_at),

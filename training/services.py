@@ -26,7 +26,7 @@ from uzwhisper.lib.metrics import (
 from .manifests import Manifest, ManifestRow, SkippedLine
 from .models import EvaluationItem, EvaluationRun
 from .reports import markdown_report, wer_chart_svg
-from .selectors import evaluation_run_result
+from .selectors import evaluation_run_file_stem, evaluation_run_result
 
 if TYPE_CHECKING:
     import numpy as np
@@ -82,12 +82,15 @@ def evaluation_run_create(
     model_path: str,
     language_mode: str = "manifest",
     beam_size: int = 1,
+    name: str = "",
 ) -> EvaluationRun:
+    """A running run; `name` defaults to the manifest's (`Manifest.default_run_name`)."""
     now = timezone.now()
     run = EvaluationRun(
         created_at=now,
         started_at=now,
         status=EvaluationRun.Status.RUNNING,
+        name=name.strip() or manifest.default_run_name,
         model_path=model_path,
         manifest_name=manifest.name,
         manifest_path=str(manifest.path.resolve()),
@@ -209,7 +212,7 @@ def evaluation_run_write_reports(*, run: EvaluationRun, out_dir: Path) -> Evalua
     """Write `<stem>.json`, `<stem>.md` and the chart `<stem>.svg` under `out_dir`, and keep the
     Markdown on the run so the web app does not depend on the files."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{Path(run.manifest_name).stem}-{run.created_at:%Y%m%d-%H%M%S}-{run.id.hex[:8]}"
+    stem = evaluation_run_file_stem(run)
     result = evaluation_run_result(run)
     json_path = out_dir / f"{stem}.json"
     chart_path = out_dir / f"{stem}.svg"
@@ -250,11 +253,13 @@ def evaluation_run_execute(
     model_path: str | None = None,
     language_mode: str = "manifest",
     beam_size: int = 1,
+    name: str = "",
     out_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> EvaluationRun:
     """Transcribe every row of `manifest` with the model at `model_path` (the configured one by
-    default), score it, store the run with its items, and write the JSON and Markdown reports.
+    default), score it, store the run with its items, and write the JSON and Markdown reports,
+    named after `name` (default: the manifest's, see `Manifest.default_run_name`).
 
     A clip that cannot be decoded is recorded as skipped and the run goes on. Anything else that
     stops the run (the model missing, Ctrl+C) marks it failed before the error propagates.
@@ -266,7 +271,11 @@ def evaluation_run_execute(
     model_path = model_path or settings.WHISPER_MODEL
     out_dir = out_dir or Path(settings.VAR_DIR) / "evaluations"
     run = evaluation_run_create(
-        manifest=manifest, model_path=model_path, language_mode=language_mode, beam_size=beam_size
+        manifest=manifest,
+        model_path=model_path,
+        language_mode=language_mode,
+        beam_size=beam_size,
+        name=name,
     )
     skipped = list(manifest.skipped)
     mixed_supported = engine_accepts_mixed()

@@ -141,3 +141,46 @@ def test_a_missing_model_stops_the_command(tmp_path):
     manifest.write_text(_row(RU.path, tmp_path, RU.text, "ru") + "\n")
     with pytest.raises(CommandError, match="no Whisper model"):
         call_command("evaluate", manifest=str(manifest), model=str(tmp_path))
+
+
+def _one_clip_manifest(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "manifest.jsonl"
+    path.write_text(_row(RU.path, folder, RU.text, "ru") + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_runs_over_sets_that_share_the_file_name_manifest_are_told_apart(tmp_path):
+    """Two sets laid out alike (`<set>/manifest.jsonl`) get their folder's name; `--name` wins."""
+    out = tmp_path / "reports"
+    for manifest, name in [
+        (_one_clip_manifest(tmp_path / "ru-prompts"), ""),
+        (_one_clip_manifest(tmp_path / "other" / "ru-prompts"), "ru prompts/beam 1"),
+    ]:
+        options = {"name": name} if name else {}
+        call_command(
+            "evaluate",
+            manifest=str(manifest),
+            out=str(out),
+            no_progress=True,
+            stdout=io.StringIO(),
+            **options,
+        )
+
+    default, named = EvaluationRun.objects.order_by("created_at")
+    assert (default.name, default.manifest_name) == ("ru-prompts", "manifest.jsonl")
+    assert (named.name, named.manifest_name) == ("ru prompts/beam 1", "manifest.jsonl")
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) == 6
+    for run, prefix in [(default, "ru-prompts-2"), (named, "ru-prompts-beam-1-")]:
+        for path in (run.json_path, run.report_path):
+            assert Path(path).parent == out
+            assert Path(path).name.startswith(prefix)
+        assert run.report_markdown.startswith(f"# Evaluation {run.name}: ")
+
+
+def test_a_blank_name_is_refused(tmp_path):
+    manifest = _one_clip_manifest(tmp_path / "set")
+    with pytest.raises(CommandError, match="--name"):
+        call_command("evaluate", "--manifest", str(manifest), "--name", " ")

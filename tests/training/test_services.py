@@ -7,6 +7,7 @@ import json
 import pytest
 
 from training.models import EvaluationRun
+from training.reports import safe_file_name
 from training.selectors import evaluation_run_result
 from training.services import (
     engine_accepts_mixed,
@@ -83,3 +84,26 @@ def test_mixed_is_passed_through_once_the_engine_declares_it(monkeypatch):
     assert engine_accepts_mixed()
     monkeypatch.undo()
     assert engine_accepts_mixed() == declared
+
+
+def test_report_files_are_named_after_the_run(tmp_path):
+    run = make_run(manifest_name="manifest.jsonl")  # /data/manifest.jsonl: named "data"
+    assert run.name == "data"
+    run = evaluation_run_write_reports(run=run, out_dir=tmp_path)
+    stem = f"data-{run.created_at:%Y%m%d-%H%M%S}-{run.id.hex[:8]}"
+    assert {p.name for p in tmp_path.iterdir()} == {f"{stem}.json", f"{stem}.md", f"{stem}.svg"}
+    assert run.report_markdown.startswith("# Evaluation data: ")
+    assert json.loads((tmp_path / f"{stem}.json").read_text())["name"] == "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ru dev/v2", "ru-dev-v2"),
+        ("../../etc/passwd", "etc-passwd"),
+        ('ўзбек "тест"', "ўзбек-тест"),
+        ("///", "evaluation"),
+    ],
+)
+def test_a_run_name_becomes_one_safe_file_name(name, expected):
+    assert safe_file_name(name) == expected

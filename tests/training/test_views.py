@@ -26,6 +26,7 @@ def test_staff_sees_runs_newest_first_paginated(staff_client):
     page = first.content.decode()
     assert "Page 1 of 2 · 21 runs" in page
     assert page.index("newest.jsonl") < page.index("old-19.jsonl")
+    assert "<td>newest</td>" in page  # the run's name
     assert "old-00.jsonl" not in page
     assert "35.7%" in page  # overall WER of each run
     assert "old-00.jsonl" in staff_client.get("/evaluations/?page=2").content.decode()
@@ -46,7 +47,10 @@ def test_staff_sees_a_run_with_its_slices_chart_and_utterances(staff_client):
     chart = staff_client.get(f"/evaluations/{run.id}/dev-whatever.svg")
     assert chart["Content-Type"] == "image/svg+xml"
     assert chart.content.startswith(b"<svg")
-    assert staff_client.get(f"/evaluations/{run.id}/report.md").status_code == 200
+    report = staff_client.get(f"/evaluations/{run.id}/report.md")
+    assert report.status_code == 200
+    stem = f"dev-{run.created_at:%Y%m%d-%H%M%S}-{run.id.hex[:8]}"
+    assert report["Content-Disposition"] == f'inline; filename="{stem}.md"'
 
 
 def test_non_staff_are_refused_and_visitors_sent_to_log_in(client):

@@ -23,6 +23,13 @@ def _positive(value: str) -> int:
     return number
 
 
+def _run_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise ValueError(value)
+    return name
+
+
 class Command(BaseCommand):
     help = (
         "Transcribe every clip of a JSONL manifest, print WER and CER by slice (language, "
@@ -45,6 +52,13 @@ class Command(BaseCommand):
             "uz, ru: force one; mixed: code-switched decoding (auto until the engine offers it)",
         )
         parser.add_argument("--beam-size", type=_positive, default=1, help="1 = greedy (default)")
+        parser.add_argument(
+            "--name",
+            type=_run_name,
+            default=None,
+            help="name of the stored run and of its report files (default: the manifest's file "
+            "stem, or its folder's name when the file is called manifest.jsonl)",
+        )
         parser.add_argument(
             "--out",
             type=Path,
@@ -88,6 +102,7 @@ class Command(BaseCommand):
                 model_path=model_path,
                 language_mode=options["language"],
                 beam_size=options["beam_size"],
+                name=options["name"] or "",
                 # call_command() passes keyword options through without argparse's `type`.
                 out_dir=Path(options["out"]) if options["out"] else None,
                 progress=progress,
@@ -98,7 +113,8 @@ class Command(BaseCommand):
         for line in run.skipped[len(manifest.skipped) :]:
             self.stderr.write(f"skipped {manifest.name}:{line['line']}: {line['reason']}")
         self.stdout.write(
-            f"Model {run.model_id} · manifest {run.manifest_name} · language {run.language_mode}"
+            f"Run {run.name} · model {run.model_id} · manifest {run.manifest_name}"
+            f" · language {run.language_mode}"
             f" · beam {run.beam_size} · {run.utterances} utterances, {len(run.skipped)} skipped"
         )
         if run.mixed_fell_back_to_auto:
