@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class EvaluationRun(models.Model):
@@ -12,6 +13,9 @@ class EvaluationRun(models.Model):
         RUNNING = "running"
         DONE = "done"
         FAILED = "failed"
+        # Ended early (SIGTERM, Ctrl+C, or its process gone without a word): the clips scored
+        # before that are kept and aggregated; `error_message` says why and how far it got.
+        STOPPED = "stopped"
 
     class LanguageMode(models.TextChoices):
         MANIFEST = "manifest", "each row's own language"
@@ -24,6 +28,9 @@ class EvaluationRun(models.Model):
     created_at = models.DateTimeField(db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the evaluating process last showed progress: a running run silent for long has lost
+    # its process (see `selectors.EVALUATION_STALE_AFTER`).
+    heartbeat_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True
     )

@@ -131,6 +131,11 @@ def markdown_report(result: Mapping[str, Any], *, chart_file: str = "") -> str:
         f"- Model: `{model['id']}` at `{model['path']}` (checksum `{model['checksum']}`)",
         f"- Language mode: {result['language_mode']}; beam size {result['beam_size']}",
     ]
+    if result["status"] != "done":
+        lines.append(
+            f"- **Incomplete** ({result['status']}): {_cell(result['error'])}. The figures below "
+            "cover the utterances scored before that."
+        )
     if result.get("mixed_fell_back_to_auto"):
         lines.append(
             '- Rows asking for "mixed" were decoded with "auto": the engine does not offer a '

@@ -5,15 +5,20 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import signal
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from tests.conftest import CLIPS, SPEECH
-from training.models import EvaluationRun
+from training.models import EvaluationItem, EvaluationRun
+from training.selectors import EVALUATION_STALE_AFTER
 from training.services import engine_accepts_mixed
 
+from .helpers import EvaluateProcess, make_run_running, wait_until, write_manifest
 from .test_build_codeswitch_set import load_builder
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +189,80 @@ def test_a_blank_name_is_refused(tmp_path):
     manifest = _one_clip_manifest(tmp_path / "set")
     with pytest.raises(CommandError, match="--name"):
         call_command("evaluate", "--manifest", str(manifest), "--name", " ")
+
+
+# --- as a real process: signals and output -------------------------------------------------
+
+# Model load and Django start take seconds; a clip decodes at a real-time factor near 0.1 on two
+# idle cores. These limits allow for several times that on a machine busy with other tests.
+FIRST_CLIP_WITHIN_S = 120
+STOP_WITHIN_S = 60  # the Whisper segment in progress, then storing the partial results
+SHORT_RUN_WITHIN_S = 180
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_run_keeps_its_clips_and_fails_the_command(tmp_path, signum):
+    # The shortest clip first, so a result is stored soon; then enough speech (about 3.5 min)
+    # that the run is still going when the signal comes.
+    clips = [RU, *[c for c in CLIPS.values() if c is not RU] * 4]
+    manifest = write_manifest(tmp_path / "long.jsonl", clips)
+    out = tmp_path / "reports"
+    evaluate = EvaluateProcess(
+        f"evaluate-{signum.name}", "--manifest", str(manifest), "--out", str(out)
+    )
+    try:
+        wait_until(
+            lambda: EvaluationItem.objects.exists() or evaluate.proc.poll() is not None,
+            timeout=FIRST_CLIP_WITHIN_S,
+            what="stored clip result",
+        )
+        assert evaluate.proc.poll() is None, evaluate.stderr[-3000:]
+        os.kill(evaluate.proc.pid, signum)
+        returncode = evaluate.wait(timeout=STOP_WITHIN_S)
+    finally:
+        evaluate.kill()
+
+    assert returncode == 128 + signum, evaluate.stderr[-3000:]
+    run = EvaluationRun.objects.get()
+    assert run.status == EvaluationRun.Status.STOPPED
+    kept = run.items.count()
+    assert 1 <= kept < len(clips)
+    assert run.utterances == kept
+    assert run.slices[0]["utterances"] == kept
+    assert run.finished_at is not None
+    assert re.fullmatch(
+        rf"stopped by {signum.name} after \d+ of {len(clips)} manifest rows", run.error_message
+    )
+    assert all(item.hypothesis for item in run.items.all())
+    report = Path(run.report_path).read_text(encoding="utf-8")
+    assert "**Incomplete** (stopped)" in report
+    assert json.loads(Path(run.json_path).read_text())["status"] == "stopped"
+    assert f"CommandError: Evaluation stopped: stopped by {signum.name}" in evaluate.stderr
+    assert f"Kept in run {run.id}: the {kept} clip" in evaluate.stderr
+    assert "Traceback" not in evaluate.stderr
+
+
+@pytest.mark.slow
+def test_evaluate_marks_runs_left_running_by_a_dead_process_stopped(tmp_path):
+    dead = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER + timedelta(minutes=1))
+    alive = make_run_running(heartbeat_age=timedelta(seconds=30))
+    manifest = write_manifest(tmp_path / "m.jsonl", [RU])
+    err = io.StringIO()
+    call_command(
+        "evaluate",
+        manifest=str(manifest),
+        out=str(tmp_path),
+        no_progress=True,
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert dead.status == EvaluationRun.Status.STOPPED
+    assert dead.error_message.startswith("interrupted: no progress since ")
+    assert dead.utterances == 1  # the clip it scored before it died
+    assert f"Run {dead.id} (dev) now stopped, interrupted: no progress" in err.getvalue()
+    assert alive.status == EvaluationRun.Status.RUNNING
+    assert str(alive.id) not in err.getvalue()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from tests.factories import UserFactory
+from training.selectors import EVALUATION_STALE_AFTER
 
-from .helpers import make_run
+from .helpers import make_run, make_run_running
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +69,17 @@ def test_non_staff_are_refused_and_visitors_sent_to_log_in(client):
 
 def test_unknown_run_is_404(staff_client):
     assert staff_client.get("/evaluations/00000000-0000-0000-0000-000000000000/").status_code == 404
+
+
+def test_a_run_whose_process_died_shows_as_interrupted(staff_client):
+    dead = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER + timedelta(minutes=1))
+    running = make_run_running(heartbeat_age=timedelta(seconds=10))
+    listing = staff_client.get("/evaluations/").content.decode()
+    assert listing.count(">interrupted</span>") == 1
+    assert listing.count(">Running</span>") == 1
+    page = staff_client.get(f"/evaluations/{dead.id}/").content.decode()
+    assert ">interrupted</span>" in page
+    assert "its process has shown no progress since" in page
+    page = staff_client.get(f"/evaluations/{running.id}/").content.decode()
+    assert ">Running</span>" in page
+    assert "no progress" not in page
