@@ -244,6 +244,42 @@ def test_a_signal_stops_the_run_keeps_its_clips_and_fails_the_command(tmp_path, 
     assert "Traceback" not in evaluate.stderr
 
 
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) (\S+): ")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_log_lines_do_not_break_the_progress_bar(tmp_path):
+    """faster-whisper's per-clip INFO lines are left out; other log lines (a clip that cannot be
+    decoded) are printed through tqdm, each on a line of its own, not glued to the bar."""
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio at all")
+    manifest = tmp_path / "logs.jsonl"
+    lines = write_manifest(tmp_path / "rows.jsonl", [RU, CLIPS["pls-hold-while-try"]])
+    first, second = lines.read_text(encoding="utf-8").splitlines()
+    bad = json.dumps({"audio": "broken.wav", "text": "salom dunyo", "language": "uz"})
+    manifest.write_text("\n".join([first, bad, second]) + "\n", encoding="utf-8")
+
+    evaluate = EvaluateProcess("evaluate-logs", "--manifest", str(manifest), "--out", str(tmp_path))
+    try:
+        assert evaluate.wait(timeout=SHORT_RUN_WITHIN_S) == 0, evaluate.stderr[-3000:]
+    finally:
+        evaluate.kill()
+
+    stderr = evaluate.stderr
+    assert "Processing audio with duration" not in stderr
+    assert "VAD filter removed" not in stderr
+    # Every piece of the terminal output: the bar redraws itself after "\r".
+    pieces = re.split(r"[\r\n]", stderr)
+    assert any(re.match(r"evaluate logs: +100%.*3/3", piece) for piece in pieces), stderr
+    logged = [(piece, match) for piece in pieces if (match := LOG_LINE.search(piece))]
+    assert any("Skipping line 2 (broken.wav)" in piece for piece, _ in logged), stderr
+    for piece, match in logged:
+        assert match.start() == 0, f"a log line glued to the progress bar: {piece!r}"
+        assert not match.group(2).startswith("faster_whisper"), piece
+    assert EvaluationRun.objects.get().status == EvaluationRun.Status.DONE
+
+
 @pytest.mark.slow
 def test_evaluate_marks_runs_left_running_by_a_dead_process_stopped(tmp_path):
     dead = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER + timedelta(minutes=1))

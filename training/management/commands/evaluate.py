@@ -7,9 +7,12 @@ without a word (SIGKILL) is marked stopped by the next `evaluate`; pages call it
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from training.manifests import ManifestError, read_manifest
 from training.models import EvaluationItem, EvaluationRun
@@ -55,6 +59,21 @@ class StopSignals:
         self.run_stop.request(f"stopped by {self.received.name}")
 
 
+@contextlib.contextmanager
+def quiet_logging(*, verbose: bool) -> Iterator[None]:
+    """Log lines printed through tqdm, so they do not break the progress bar; and faster-whisper's
+    per-clip INFO lines ("Processing audio with duration …", VAD) left out unless `verbose`."""
+    whisper_logger = logging.getLogger("faster_whisper")
+    previous = whisper_logger.level
+    if not verbose:
+        whisper_logger.setLevel(max(previous, logging.WARNING))
+    try:
+        with logging_redirect_tqdm():
+            yield
+    finally:
+        whisper_logger.setLevel(previous)
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -73,7 +92,8 @@ class Command(BaseCommand):
     help = (
         "Transcribe every clip of a JSONL manifest, print WER and CER by slice (language, "
         "dialect, code-switched, source), write a JSON result and a Markdown report, and store "
-        "the run for the web app."
+        "the run for the web app. Log lines print above the progress bar; faster-whisper's "
+        "per-clip ones only with -v 2."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -140,7 +160,7 @@ class Command(BaseCommand):
 
         stop = StopSignals()
         try:
-            with stop:
+            with stop, quiet_logging(verbose=options["verbosity"] >= 2):
                 run = evaluation_run_execute(
                     manifest=manifest,
                     model_path=model_path,
