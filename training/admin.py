@@ -18,6 +18,7 @@ class EvaluationItemInline(admin.TabularInline):
 class EvaluationRunAdmin(admin.ModelAdmin):
     list_display = (
         "created_at",
+        "name",
         "manifest_name",
         "model_id",
         "language_mode",
@@ -27,7 +28,7 @@ class EvaluationRunAdmin(admin.ModelAdmin):
         "cer",
     )
     list_filter = ("status", "language_mode", "manifest_name")
-    search_fields = ("manifest_name", "model_id", "model_path")
+    search_fields = ("name", "manifest_name", "model_id", "model_path")
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in EvaluationRun._meta.fields]
     inlines = [EvaluationItemInline]

@@ -16,6 +16,8 @@ from typing import Any
 from uzwhisper.lib.metrics import normalise
 
 MANIFEST_LANGUAGES = ("uz", "ru", "mixed")
+# A file stem that says nothing about the set: its folder names the run instead.
+GENERIC_MANIFEST_STEM = "manifest"
 
 
 class ManifestError(Exception):
@@ -64,6 +66,21 @@ class Manifest:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def default_run_name(self) -> str:
+        return default_run_name(self.path)
+
+
+def default_run_name(path: Path) -> str:
+    """A name for a run over the manifest at `path`: its file stem, or its folder's name when the
+    file is the generic `manifest.jsonl` (sets laid out alike, as `build_codeswitch_set.py` and
+    the test data are, would otherwise all be called "manifest")."""
+    if path.stem.lower() == GENERIC_MANIFEST_STEM:
+        folder = path.resolve().parent.name
+        if folder:
+            return folder
+    return path.stem
 
 
 class _BadLine(Exception):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class EvaluationRun(models.Model):
@@ -12,6 +13,9 @@ class EvaluationRun(models.Model):
         RUNNING = "running"
         DONE = "done"
         FAILED = "failed"
+        # Ended early (SIGTERM, Ctrl+C, or its process gone without a word): the clips scored
+        # before that are kept and aggregated; `error_message` says why and how far it got.
+        STOPPED = "stopped"
 
     class LanguageMode(models.TextChoices):
         MANIFEST = "manifest", "each row's own language"
@@ -24,6 +28,9 @@ class EvaluationRun(models.Model):
     created_at = models.DateTimeField(db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the evaluating process last showed progress: a running run silent for long has lost
+    # its process (see `selectors.EVALUATION_STALE_AFTER`).
+    heartbeat_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.RUNNING, db_index=True
     )
@@ -33,6 +40,8 @@ class EvaluationRun(models.Model):
     # "<directory name>@<checksum prefix>", as transcription jobs record it.
     model_id = models.CharField(max_length=128, blank=True)
     model_checksum = models.CharField(max_length=64, blank=True)
+    # What the run is called in the list and its report files' names (`evaluate --name`).
+    name = models.CharField(max_length=255)
     manifest_name = models.CharField(max_length=255)
     manifest_path = models.CharField(max_length=1000)
     language_mode = models.CharField(
@@ -60,7 +69,7 @@ class EvaluationRun(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.manifest_name} · {self.model_id or self.model_path} ({self.status})"
+        return f"{self.name} · {self.model_id or self.model_path} ({self.status})"
 
 
 class EvaluationItem(models.Model):

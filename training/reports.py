@@ -5,11 +5,19 @@ chart of WER by slice. Django-free: they take the result dictionary that is also
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
 Slice = Mapping[str, Any]
+
+
+def safe_file_name(text: str) -> str:
+    """`text` as one file name: runs of anything but letters, digits, `.`, `_` and `-` (path
+    separators, spaces, quotes) become one `-`."""
+    cleaned = re.sub(r"[^\w.-]+", "-", text).strip("-.")
+    return cleaned[:100] or "evaluation"
 
 
 def slice_label(row: Slice) -> str:
@@ -115,13 +123,19 @@ def markdown_report(result: Mapping[str, Any], *, chart_file: str = "") -> str:
     model = result["model"]
     overall = result["overall"]
     lines = [
-        f"# Evaluation of {_cell(model['id'] or model['path'])} on {_cell(result['manifest'])}",
+        f"# Evaluation {_cell(result['name'])}: {_cell(model['id'] or model['path'])} on "
+        f"{_cell(result['manifest'])}",
         "",
         f"- Run: `{result['run_id']}` ({result['status']}), "
         f"started {result['started_at']}, finished {result['finished_at']}",
         f"- Model: `{model['id']}` at `{model['path']}` (checksum `{model['checksum']}`)",
         f"- Language mode: {result['language_mode']}; beam size {result['beam_size']}",
     ]
+    if result["status"] != "done":
+        lines.append(
+            f"- **Incomplete** ({result['status']}): {_cell(result['error'])}. The figures below "
+            "cover the utterances scored before that."
+        )
     if result.get("mixed_fell_back_to_auto"):
         lines.append(
             '- Rows asking for "mixed" were decoded with "auto": the engine does not offer a '

@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
+from django.utils import timezone
 from rest_framework import status
 
 from uzwhisper.errors import ApplicationError
 
 from .models import EvaluationItem, EvaluationRun
+from .reports import safe_file_name
+
+# A running run whose process has shown no progress for this long has lost it (killed, or the
+# machine stopped): pages show it as interrupted and the next `evaluate` marks it stopped. A live
+# run reports after each Whisper segment (seconds apart: see `services.HEARTBEAT_EVERY_SECONDS`),
+# so this is far beyond any pause of a working one.
+EVALUATION_STALE_AFTER = timedelta(minutes=10)
+
+
+def _stale(now: datetime | None = None) -> Q:
+    cutoff = (now or timezone.now()) - EVALUATION_STALE_AFTER
+    return Q(status=EvaluationRun.Status.RUNNING, heartbeat_at__lt=cutoff)
+
+
+def _with_staleness(runs: QuerySet[EvaluationRun]) -> QuerySet[EvaluationRun]:
+    """`is_stale` on each run: running in the database, but its process is gone."""
+    return runs.annotate(is_stale=ExpressionWrapper(_stale(), output_field=BooleanField()))
+
+
+def evaluation_runs_stale(*, now: datetime | None = None) -> QuerySet[EvaluationRun]:
+    """Runs still `running` whose process stopped showing progress `EVALUATION_STALE_AFTER` ago."""
+    return EvaluationRun.objects.filter(_stale(now)).order_by("created_at")
 
 
 def can_view_evaluations(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -20,20 +44,22 @@ def can_view_evaluations(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 
 def evaluation_run_list() -> QuerySet[EvaluationRun]:
-    """Runs, newest first, without the stored report text the list does not show."""
-    return EvaluationRun.objects.defer("report_markdown").order_by("-created_at")
+    """Runs, newest first, with `is_stale`, without the stored report text the list does not
+    show."""
+    return _with_staleness(EvaluationRun.objects.defer("report_markdown")).order_by("-created_at")
 
 
 def evaluation_run_get_for_user(
     *, user: AbstractBaseUser | AnonymousUser, run_id: uuid.UUID | str
 ) -> EvaluationRun:
-    """The run if `user` may see evaluations; the same 404 when it is missing or they may not."""
+    """The run (with `is_stale`) if `user` may see evaluations; the same 404 when it is missing
+    or they may not."""
     try:
         run_uuid = uuid.UUID(str(run_id))
     except ValueError:
         run_uuid = None
     run = (
-        EvaluationRun.objects.filter(id=run_uuid).first()
+        _with_staleness(EvaluationRun.objects.filter(id=run_uuid)).first()
         if run_uuid and can_view_evaluations(user)
         else None
     )
@@ -79,6 +105,11 @@ def evaluation_item_payload(item: EvaluationItem) -> dict[str, Any]:
     }
 
 
+def evaluation_run_file_stem(run: EvaluationRun) -> str:
+    """The stem of the run's report files: its name, when it started, and its id's start."""
+    return f"{safe_file_name(run.name)}-{run.created_at:%Y%m%d-%H%M%S}-{run.id.hex[:8]}"
+
+
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value else None
 
@@ -90,6 +121,7 @@ def evaluation_run_result(run: EvaluationRun) -> dict[str, Any]:
     rtf = run.processing_seconds / run.audio_seconds if run.audio_seconds else None
     return {
         "run_id": str(run.id),
+        "name": run.name,
         "status": run.status,
         "error": run.error_message,
         "created_at": _iso(run.created_at),

@@ -20,6 +20,7 @@ from .reports import slice_label, wer_chart_svg
 from .selectors import (
     can_view_evaluations,
     evaluation_item_list,
+    evaluation_run_file_stem,
     evaluation_run_get_for_user,
     evaluation_run_list,
 )
@@ -73,7 +74,7 @@ def evaluation_detail_page(request: HttpRequest, run_id) -> HttpResponse:
 def evaluation_report(request: HttpRequest, run_id) -> HttpResponse:
     run = _run_or_404(request, run_id)
     response = HttpResponse(run.report_markdown, content_type="text/markdown; charset=utf-8")
-    response["Content-Disposition"] = f'inline; filename="{run.manifest_name}-{run.id}.md"'
+    response["Content-Disposition"] = f'inline; filename="{evaluation_run_file_stem(run)}.md"'
     return response
 
 

@@ -1,10 +1,20 @@
-"""Evaluation runs made without the model, for page and service tests."""
+"""Evaluation runs made without the model, for page and service tests; manifests; and
+`manage.py evaluate` as a real process."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
-from tests.conftest import CLIPS
+from django.utils import timezone
+
+from tests.conftest import ARTIFACTS, CLIPS, PYTHON, ROOT, Clip, process_env
 from training.manifests import Manifest, ManifestRow, SkippedLine
 from training.models import EvaluationRun
 from training.services import evaluation_item_create, evaluation_run_create, evaluation_run_finish
@@ -44,3 +54,90 @@ def make_run(
             processing_seconds=0.3,
         )
     return evaluation_run_finish(run=run, skipped=skipped, processing_seconds=0.6)
+
+
+def write_manifest(path: Path, clips: list[Clip], **fields) -> Path:
+    """A manifest at `path` over `clips` (in that order, repeats allowed), audio paths relative."""
+    lines = [
+        json.dumps(
+            {
+                "audio": os.path.relpath(clip.path, path.parent),
+                "text": clip.text,
+                "language": clip.language,
+                **fields,
+            },
+            ensure_ascii=False,
+        )
+        for clip in clips
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+class EvaluateProcess:
+    """`manage.py evaluate` as a real process on the test database, its stdout and stderr kept
+    apart in test-artifacts/."""
+
+    def __init__(self, name: str, *args: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.stdout_path = ARTIFACTS / f"{name}.stdout.log"
+        self.stderr_path = ARTIFACTS / f"{name}.stderr.log"
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            self.proc = subprocess.Popen(
+                [PYTHON, "manage.py", "evaluate", *args],
+                cwd=ROOT,
+                env=process_env(),
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.kill()
+            tail = self.stderr[-3000:]
+            raise AssertionError(f"evaluate still running after {timeout} s:\n{tail}") from exc
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout} s")
+        time.sleep(0.1)
+
+
+def make_run_running(*, heartbeat_age: timedelta) -> EvaluationRun:
+    """A run still `running`, one clip scored, whose process last showed progress
+    `heartbeat_age` ago."""
+    rows = [row("vm-sorry", 1)]
+    manifest = Manifest(path=Path("/data/dev.jsonl"), rows=rows, skipped=[])
+    run = evaluation_run_create(manifest=manifest, model_path="/models/whisper-base")
+    evaluation_item_create(
+        run=run,
+        index=0,
+        row=rows[0],
+        language_requested="ru",
+        language_decoded="ru",
+        hypothesis="Извините, ваш выбор не понят системой.",
+        duration_s=2.6,
+        processing_seconds=0.3,
+    )
+    EvaluationRun.objects.filter(id=run.id).update(heartbeat_at=timezone.now() - heartbeat_age)
+    run.refresh_from_db()
+    return run

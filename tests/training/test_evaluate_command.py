@@ -5,15 +5,20 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
+import signal
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from tests.conftest import CLIPS, SPEECH
-from training.models import EvaluationRun
+from training.models import EvaluationItem, EvaluationRun
+from training.selectors import EVALUATION_STALE_AFTER
 from training.services import engine_accepts_mixed
 
+from .helpers import EvaluateProcess, make_run_running, wait_until, write_manifest
 from .test_build_codeswitch_set import load_builder
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +146,159 @@ def test_a_missing_model_stops_the_command(tmp_path):
     manifest.write_text(_row(RU.path, tmp_path, RU.text, "ru") + "\n")
     with pytest.raises(CommandError, match="no Whisper model"):
         call_command("evaluate", manifest=str(manifest), model=str(tmp_path))
+
+
+def _one_clip_manifest(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "manifest.jsonl"
+    path.write_text(_row(RU.path, folder, RU.text, "ru") + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_runs_over_sets_that_share_the_file_name_manifest_are_told_apart(tmp_path):
+    """Two sets laid out alike (`<set>/manifest.jsonl`) get their folder's name; `--name` wins."""
+    out = tmp_path / "reports"
+    for manifest, name in [
+        (_one_clip_manifest(tmp_path / "ru-prompts"), ""),
+        (_one_clip_manifest(tmp_path / "other" / "ru-prompts"), "ru prompts/beam 1"),
+    ]:
+        options = {"name": name} if name else {}
+        call_command(
+            "evaluate",
+            manifest=str(manifest),
+            out=str(out),
+            no_progress=True,
+            stdout=io.StringIO(),
+            **options,
+        )
+
+    default, named = EvaluationRun.objects.order_by("created_at")
+    assert (default.name, default.manifest_name) == ("ru-prompts", "manifest.jsonl")
+    assert (named.name, named.manifest_name) == ("ru prompts/beam 1", "manifest.jsonl")
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) == 6
+    for run, prefix in [(default, "ru-prompts-2"), (named, "ru-prompts-beam-1-")]:
+        for path in (run.json_path, run.report_path):
+            assert Path(path).parent == out
+            assert Path(path).name.startswith(prefix)
+        assert run.report_markdown.startswith(f"# Evaluation {run.name}: ")
+
+
+def test_a_blank_name_is_refused(tmp_path):
+    manifest = _one_clip_manifest(tmp_path / "set")
+    with pytest.raises(CommandError, match="--name"):
+        call_command("evaluate", "--manifest", str(manifest), "--name", " ")
+
+
+# --- as a real process: signals and output -------------------------------------------------
+
+# Model load and Django start take seconds; a clip decodes at a real-time factor near 0.1 on two
+# idle cores. These limits allow for several times that on a machine busy with other tests.
+FIRST_CLIP_WITHIN_S = 120
+STOP_WITHIN_S = 60  # the Whisper segment in progress, then storing the partial results
+SHORT_RUN_WITHIN_S = 180
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_run_keeps_its_clips_and_fails_the_command(tmp_path, signum):
+    # The shortest clip first, so a result is stored soon; then enough speech (about 3.5 min)
+    # that the run is still going when the signal comes.
+    clips = [RU, *[c for c in CLIPS.values() if c is not RU] * 4]
+    manifest = write_manifest(tmp_path / "long.jsonl", clips)
+    out = tmp_path / "reports"
+    evaluate = EvaluateProcess(
+        f"evaluate-{signum.name}", "--manifest", str(manifest), "--out", str(out)
+    )
+    try:
+        wait_until(
+            lambda: EvaluationItem.objects.exists() or evaluate.proc.poll() is not None,
+            timeout=FIRST_CLIP_WITHIN_S,
+            what="stored clip result",
+        )
+        assert evaluate.proc.poll() is None, evaluate.stderr[-3000:]
+        os.kill(evaluate.proc.pid, signum)
+        returncode = evaluate.wait(timeout=STOP_WITHIN_S)
+    finally:
+        evaluate.kill()
+
+    assert returncode == 128 + signum, evaluate.stderr[-3000:]
+    run = EvaluationRun.objects.get()
+    assert run.status == EvaluationRun.Status.STOPPED
+    kept = run.items.count()
+    assert 1 <= kept < len(clips)
+    assert run.utterances == kept
+    assert run.slices[0]["utterances"] == kept
+    assert run.finished_at is not None
+    assert re.fullmatch(
+        rf"stopped by {signum.name} after \d+ of {len(clips)} manifest rows", run.error_message
+    )
+    assert all(item.hypothesis for item in run.items.all())
+    report = Path(run.report_path).read_text(encoding="utf-8")
+    assert "**Incomplete** (stopped)" in report
+    assert json.loads(Path(run.json_path).read_text())["status"] == "stopped"
+    assert f"CommandError: Evaluation stopped: stopped by {signum.name}" in evaluate.stderr
+    assert f"Kept in run {run.id}: the {kept} clip" in evaluate.stderr
+    assert "Traceback" not in evaluate.stderr
+
+
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR) (\S+): ")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_log_lines_do_not_break_the_progress_bar(tmp_path):
+    """faster-whisper's per-clip INFO lines are left out; other log lines (a clip that cannot be
+    decoded) are printed through tqdm, each on a line of its own, not glued to the bar."""
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio at all")
+    manifest = tmp_path / "logs.jsonl"
+    lines = write_manifest(tmp_path / "rows.jsonl", [RU, CLIPS["pls-hold-while-try"]])
+    first, second = lines.read_text(encoding="utf-8").splitlines()
+    bad = json.dumps({"audio": "broken.wav", "text": "salom dunyo", "language": "uz"})
+    manifest.write_text("\n".join([first, bad, second]) + "\n", encoding="utf-8")
+
+    evaluate = EvaluateProcess("evaluate-logs", "--manifest", str(manifest), "--out", str(tmp_path))
+    try:
+        assert evaluate.wait(timeout=SHORT_RUN_WITHIN_S) == 0, evaluate.stderr[-3000:]
+    finally:
+        evaluate.kill()
+
+    stderr = evaluate.stderr
+    assert "Processing audio with duration" not in stderr
+    assert "VAD filter removed" not in stderr
+    # Every piece of the terminal output: the bar redraws itself after "\r".
+    pieces = re.split(r"[\r\n]", stderr)
+    assert any(re.match(r"evaluate logs: +100%.*3/3", piece) for piece in pieces), stderr
+    logged = [(piece, match) for piece in pieces if (match := LOG_LINE.search(piece))]
+    assert any("Skipping line 2 (broken.wav)" in piece for piece, _ in logged), stderr
+    for piece, match in logged:
+        assert match.start() == 0, f"a log line glued to the progress bar: {piece!r}"
+        assert not match.group(2).startswith("faster_whisper"), piece
+    assert EvaluationRun.objects.get().status == EvaluationRun.Status.DONE
+
+
+@pytest.mark.slow
+def test_evaluate_marks_runs_left_running_by_a_dead_process_stopped(tmp_path):
+    dead = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER + timedelta(minutes=1))
+    alive = make_run_running(heartbeat_age=timedelta(seconds=30))
+    manifest = write_manifest(tmp_path / "m.jsonl", [RU])
+    err = io.StringIO()
+    call_command(
+        "evaluate",
+        manifest=str(manifest),
+        out=str(tmp_path),
+        no_progress=True,
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert dead.status == EvaluationRun.Status.STOPPED
+    assert dead.error_message.startswith("interrupted: no progress since ")
+    assert dead.utterances == 1  # the clip it scored before it died
+    assert f"Run {dead.id} (dev) now stopped, interrupted: no progress" in err.getvalue()
+    assert alive.status == EvaluationRun.Status.RUNNING
+    assert str(alive.id) not in err.getvalue()

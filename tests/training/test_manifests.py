@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import CLIPS
-from training.manifests import ManifestError, read_manifest
+from training.manifests import ManifestError, default_run_name, read_manifest
 
 RU = CLIPS["vm-sorry"]
 UZ = CLIPS["usc_1131474547_2_29208_1"]
@@ -127,3 +128,21 @@ def test_the_shared_manifest_reads_cleanly():
     manifest = read_manifest(CLIPS["vm-sorry"].path.parent.parent / "manifest.jsonl")
     assert manifest.skipped == []
     assert {row.language for row in manifest.rows} == {"uz", "ru"}
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/data/ru-dev.jsonl", "ru-dev"),
+        ("/data/codeswitch/manifest.jsonl", "codeswitch"),
+        ("/data/speech/Manifest.jsonl", "speech"),
+        ("/data/speech/manifest-v2.jsonl", "manifest-v2"),
+    ],
+)
+def test_a_run_is_named_after_the_file_or_the_folder_of_a_generic_manifest(path, expected):
+    assert default_run_name(Path(path)) == expected
+
+
+def test_a_generic_manifest_in_the_current_folder_is_named_after_that_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert default_run_name(Path("manifest.jsonl")) == tmp_path.name

@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+from tests.conftest import CLIPS
+from training import services
+from training.manifests import read_manifest
 from training.models import EvaluationRun
-from training.selectors import evaluation_run_result
+from training.reports import safe_file_name
+from training.selectors import (
+    EVALUATION_STALE_AFTER,
+    evaluation_run_list,
+    evaluation_run_result,
+    evaluation_runs_stale,
+)
 from training.services import (
+    RunStop,
+    StopRequested,
     engine_accepts_mixed,
+    evaluation_run_execute,
+    evaluation_run_heartbeat,
+    evaluation_run_mark_stopped,
     evaluation_run_write_reports,
+    evaluation_runs_stop_stale,
     requested_language,
 )
 from transcription import engine
 
-from .helpers import make_run
+from .helpers import make_run, make_run_running, write_manifest
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +101,134 @@ def test_mixed_is_passed_through_once_the_engine_declares_it(monkeypatch):
     assert engine_accepts_mixed()
     monkeypatch.undo()
     assert engine_accepts_mixed() == declared
+
+
+def test_report_files_are_named_after_the_run(tmp_path):
+    run = make_run(manifest_name="manifest.jsonl")  # /data/manifest.jsonl: named "data"
+    assert run.name == "data"
+    run = evaluation_run_write_reports(run=run, out_dir=tmp_path)
+    stem = f"data-{run.created_at:%Y%m%d-%H%M%S}-{run.id.hex[:8]}"
+    assert {p.name for p in tmp_path.iterdir()} == {f"{stem}.json", f"{stem}.md", f"{stem}.svg"}
+    assert run.report_markdown.startswith("# Evaluation data: ")
+    assert json.loads((tmp_path / f"{stem}.json").read_text())["name"] == "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ru dev/v2", "ru-dev-v2"),
+        ("../../etc/passwd", "etc-passwd"),
+        ('ўзбек "тест"', "ўзбек-тест"),
+        ("///", "evaluation"),
+    ],
+)
+def test_a_run_name_becomes_one_safe_file_name(name, expected):
+    assert safe_file_name(name) == expected
+
+
+def test_a_run_silent_past_the_limit_is_stale_and_is_stopped_with_its_clips():
+    dead = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER + timedelta(seconds=5))
+    alive = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER - timedelta(seconds=30))
+    finished = make_run()
+    long_ago = timezone.now() - timedelta(days=1)
+    EvaluationRun.objects.filter(id=finished.id).update(heartbeat_at=long_ago)
+    assert list(evaluation_runs_stale()) == [dead]
+    assert {r.id: r.is_stale for r in evaluation_run_list()} == {
+        dead.id: True,
+        alive.id: False,
+        finished.id: False,
+    }
+
+    [stopped] = evaluation_runs_stop_stale()
+    assert stopped.id == dead.id
+    dead.refresh_from_db()
+    assert dead.status == EvaluationRun.Status.STOPPED
+    assert dead.error_message.startswith("interrupted: no progress since ")
+    assert dead.finished_at is not None
+    assert (dead.utterances, dead.wer) == (1, 0.0)  # its one clip, aggregated
+    assert dead.slices[0]["utterances"] == 1
+    assert evaluation_runs_stop_stale() == []  # already stopped: nothing more to do
+    alive.refresh_from_db()
+    assert alive.status == EvaluationRun.Status.RUNNING
+
+
+def test_a_heartbeat_keeps_a_run_alive_until_another_process_stops_it():
+    run = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER * 2)
+    assert evaluation_run_heartbeat(run=run)
+    assert not evaluation_runs_stale().exists()
+    evaluation_run_mark_stopped(run=run, reason="stopped by hand")
+    assert not evaluation_run_heartbeat(run=run)
+    # Stopping again keeps the first reason.
+    again = evaluation_run_mark_stopped(run=run, reason="stopped twice")
+    assert (again.status, again.error_message) == ("stopped", "stopped by hand")
+
+
+def _request_stop_while_decoding(stop: RunStop, done: list[str], *, in_write: bool) -> None:
+    """What a signal handler does to a run, mid-decode or mid-heartbeat."""
+    with stop.decoding():
+        if in_write:
+            with stop.shielded():
+                stop.request("now")
+                done.append("write finished")
+        else:
+            stop.request("now")
+        done.append("decoding went on")
+
+
+@pytest.mark.parametrize(("in_write", "done"), [(False, []), (True, ["write finished"])])
+def test_a_stop_request_interrupts_decoding_at_once_but_never_a_shielded_write(in_write, done):
+    stop, happened = RunStop(), []
+    with pytest.raises(StopRequested, match="now"):
+        _request_stop_while_decoding(stop, happened, in_write=in_write)
+    assert happened == done
+
+
+def test_a_stop_request_between_clips_waits_for_the_next_check():
+    stop = RunStop()
+    stop.request("between clips")  # outside decoding: only recorded
+    with pytest.raises(StopRequested, match="between clips"):
+        stop.check()
+
+
+STOP_CLIPS = ("vm-sorry", "pls-hold-while-try", "status")
+
+
+@pytest.mark.slow
+def test_a_stop_request_ends_the_run_after_the_clip_in_progress(tmp_path):
+    manifest = read_manifest(
+        write_manifest(tmp_path / "set.jsonl", [CLIPS[key] for key in STOP_CLIPS])
+    )
+    stop = RunStop()
+
+    def progress(done, total, item):
+        stop.request("stopped by a test")  # once the first clip is stored
+
+    run = evaluation_run_execute(
+        manifest=manifest, out_dir=tmp_path / "out", progress=progress, stop=stop
+    )
+    assert run.status == EvaluationRun.Status.STOPPED
+    assert run.error_message == "stopped by a test after 1 of 3 manifest rows"
+    assert [item.line for item in run.items.all()] == [1]
+    assert run.utterances == 1
+    assert run.slices[0]["ref_words"] == run.items.get().ref_words
+    report = Path(run.report_path).read_text(encoding="utf-8")
+    assert "**Incomplete** (stopped): stopped by a test after 1 of 3 manifest rows." in report
+
+
+@pytest.mark.slow
+def test_a_run_stopped_by_another_process_stops_its_own_process(tmp_path, monkeypatch):
+    """A process that was thought dead (suspended past the limit, say) and wakes up finds its run
+    stopped at its next heartbeat, and stops rather than finishing it."""
+    monkeypatch.setattr(services, "HEARTBEAT_EVERY_SECONDS", 0.0)
+    manifest = read_manifest(
+        write_manifest(tmp_path / "set.jsonl", [CLIPS[key] for key in STOP_CLIPS])
+    )
+
+    def progress(done, total, item):
+        if done == 1:
+            evaluation_run_mark_stopped(run=item.run, reason="interrupted: no progress")
+
+    run = evaluation_run_execute(manifest=manifest, out_dir=tmp_path / "out", progress=progress)
+    assert run.status == EvaluationRun.Status.STOPPED
+    assert run.error_message == "interrupted: no progress"
+    assert run.items.count() == 1
