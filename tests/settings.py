@@ -31,5 +31,3 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Close connections after each use, so no thread keeps the test database open at teardown.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -10,12 +10,12 @@ import asyncio
 import json
 import time
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authtoken.models import Token
 
+from uzwhisper.db import orm_in_thread
 from uzwhisper.errors import ApplicationError
 from uzwhisper.lib.subtitles import to_srt, to_txt, to_vtt
 
@@ -35,7 +35,7 @@ def _error(status: int, code: str, message: str, param: str | None = None) -> Js
     return JsonResponse(body, status=status)
 
 
-@sync_to_async(thread_sensitive=False)
+@orm_in_thread
 def _user_for_request(request: HttpRequest):
     header = request.headers.get("Authorization", "").split()
     if len(header) == 2 and header[0].lower() in ("bearer", "token"):
@@ -71,7 +71,7 @@ def _form_options(request: HttpRequest) -> dict:
     }
 
 
-@sync_to_async(thread_sensitive=False)
+@orm_in_thread
 def _create_job(request: HttpRequest, user) -> tuple[Job, dict]:
     check_upload_size(int(request.META.get("CONTENT_LENGTH") or 0))
     upload = request.FILES.get("file")
@@ -88,12 +88,12 @@ def _create_job(request: HttpRequest, user) -> tuple[Job, dict]:
     return job, options
 
 
-@sync_to_async(thread_sensitive=False)
+@orm_in_thread
 def _job_state(job_id) -> Job:
     return Job.objects.get(id=job_id)
 
 
-@sync_to_async(thread_sensitive=False)
+@orm_in_thread
 def _render(job: Job, options: dict) -> HttpResponse:
     segments = list(job_segments(job=job))
     fmt = options["response_format"]

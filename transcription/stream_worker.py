@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
+
+from uzwhisper.db import orm_in_thread
 
 from . import engine
 from .streaming import ChunkResult, Committed, StreamConfig, StreamSession, TimedWord
@@ -392,7 +393,7 @@ class StreamWorker:
             session.wav_path.unlink(missing_ok=True)
             self.slot_free.set()
 
-    @sync_to_async(thread_sensitive=False)
+    @orm_in_thread
     def _save(self, session: LiveSession):
         from .services import StreamSegment, stream_job_save
 

@@ -12,8 +12,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from uzwhisper.errors import ApplicationError
-from uzwhisper.lib.ranged import ranged_file_response
 
+from .audio_responses import audio_file_response
 from .exports import EXPORT_FORMATS
 from .models import Job
 from .selectors import job_get_for_user, job_list
@@ -72,8 +72,8 @@ def job_detail_page(request: HttpRequest, job_id) -> HttpResponse:
 def job_audio(request: HttpRequest, job_id) -> HttpResponse:
     job = _owned_job_or_404(request, job_id)
     content_type = mimetypes.guess_type(job.original_name)[0] or "application/octet-stream"
-    return ranged_file_response(
-        job.audio.open("rb"),
+    return audio_file_response(
+        handle=job.audio.open("rb"),
         size=job.audio.size,
         content_type=content_type,
         range_header=request.headers.get("Range"),

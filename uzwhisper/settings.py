@@ -83,8 +83,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 30, "transaction_mode": "IMMEDIATE"}
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+    # Under ASGI each request runs its sync code in a thread of its own, so a persistent
+    # connection per thread (CONN_MAX_AGE > 0) piles up until PostgreSQL refuses clients ("too
+    # many clients already"). Instead every process (web, Celery worker, stream worker) borrows
+    # from one pool of its own and gives the connection back at the end of each request or task.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # With the pool: a connection broken by a database restart is replaced, not handed out.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+            # A request that finds every connection busy this long fails with psycopg_pool's
+            # "couldn't get a connection after N sec" instead of queueing without end.
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from tests.factories import UserFactory, make_job
 
@@ -40,23 +41,32 @@ def test_job_page_of_another_user_is_404(logged_in, ru_clip):
     assert logged_in.get(f"/jobs/{job.id}/audio").status_code == 404
 
 
+@async_to_sync
+async def _body(response) -> bytes:
+    """A streamed body: the audio comes from an asynchronous iterator."""
+    return b"".join([chunk async for chunk in response.streaming_content])
+
+
 def test_audio_supports_range_requests_for_seeking(logged_in, user, ru_clip):
     job = make_job(owner=user, path=ru_clip.path)
     data = ru_clip.path.read_bytes()
     whole = logged_in.get(f"/jobs/{job.id}/audio")
     assert whole.status_code == 200
     assert whole["Accept-Ranges"] == "bytes"
-    assert b"".join(whole.streaming_content) == data
+    assert whole["Content-Length"] == str(len(data))
+    assert _body(whole) == data
 
     part = logged_in.get(f"/jobs/{job.id}/audio", HTTP_RANGE="bytes=100-199")
     assert part.status_code == 206
     assert part["Content-Range"] == f"bytes 100-199/{len(data)}"
-    assert b"".join(part.streaming_content) == data[100:200]
+    assert part["Content-Length"] == "100"
+    assert _body(part) == data[100:200]
 
     tail = logged_in.get(f"/jobs/{job.id}/audio", HTTP_RANGE="bytes=-10")
-    assert b"".join(tail.streaming_content) == data[-10:]
+    assert _body(tail) == data[-10:]
     beyond = logged_in.get(f"/jobs/{job.id}/audio", HTTP_RANGE=f"bytes={len(data) + 5}-")
     assert beyond.status_code == 416
+    assert beyond["Content-Range"] == f"bytes */{len(data)}"
 
 
 def test_upload_page_is_keyboard_reachable(logged_in):
