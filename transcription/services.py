@@ -29,6 +29,7 @@ from rest_framework import status
 from uzwhisper.errors import ApplicationError
 from uzwhisper.events import broadcast_many_on_commit, broadcast_on_commit
 from uzwhisper.lib.audio import AudioError, decode_to_array, inspect_audio
+from uzwhisper.lib.units import format_mib
 
 from .models import Job, Segment, Word
 from .selectors import job_group, job_status_payload, segment_payload
@@ -62,8 +63,8 @@ def check_upload_size(size: int | None) -> None:
     if size is not None and size > settings.MAX_UPLOAD_BYTES:
         raise ApplicationError(
             "file_too_large",
-            f"The file is {size / 1e6:.1f} MB; the limit is "
-            f"{settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB.",
+            f"The file is {format_mib(size)}; the limit is "
+            f"{format_mib(settings.MAX_UPLOAD_BYTES)}.",
             status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
 

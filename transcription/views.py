@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from uzwhisper.errors import ApplicationError
 from uzwhisper.lib.ranged import ranged_file_response
+from uzwhisper.lib.units import format_mib
 
 from .exports import EXPORT_FORMATS
 from .models import Job
@@ -35,7 +36,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         "accepted": ACCEPTED_AUDIO,
         "languages": Job.Language.choices,
         "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
-        "max_upload_mb": round(settings.MAX_UPLOAD_BYTES / 1e6),
+        "max_upload": format_mib(settings.MAX_UPLOAD_BYTES),
         "max_minutes": round(settings.MAX_AUDIO_SECONDS / 60),
     }
     return render(request, "transcription/upload.html", context)

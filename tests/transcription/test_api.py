@@ -116,6 +116,7 @@ def test_file_over_the_size_limit_is_refused_before_reading(api_client, ru_clip,
     response = create(api_client, ru_clip.path)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "file_too_large"
+    assert response.json()["error"]["message"].endswith("; the limit is 0.0477 MiB.")
     assert not Job.objects.exists()
 
 

@@ -59,6 +59,23 @@ def test_audio_supports_range_requests_for_seeking(logged_in, user, ru_clip):
     assert beyond.status_code == 416
 
 
+def test_upload_limit_reads_the_same_on_the_page_in_errors_and_in_the_readme(logged_in, settings):
+    from tests.conftest import ROOT
+    from transcription.services import check_upload_size
+    from uzwhisper.errors import ApplicationError
+
+    assert settings.MAX_UPLOAD_BYTES == 200 * 1024 * 1024  # the default
+    page = logged_in.get("/").content.decode()
+    assert "up to 200 MiB" in page
+    assert 'data-max-label="200 MiB"' in page
+    with pytest.raises(ApplicationError) as refused:
+        check_upload_size(250 * 1024 * 1024)
+    assert refused.value.message == "The file is 250 MiB; the limit is 200 MiB."
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `MAX_UPLOAD_BYTES`"))
+    assert "200 MiB" in row
+
+
 def test_upload_page_is_keyboard_reachable(logged_in):
     page = logged_in.get("/").content.decode()
     assert 'id="drop-zone" class="drop-zone" tabindex="0" role="button"' in page
