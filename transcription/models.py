@@ -27,6 +27,14 @@ class Job(models.Model):
         RUSSIAN = "ru"
         MIXED = "mixed"  # each stretch of speech decoded in its own language (code-switching)
 
+    class Source(models.TextChoices):
+        """The entry point that created the job."""
+
+        UPLOAD = "upload", "Upload"  # the upload page
+        API = "api", "API"  # POST /api/v1/jobs/
+        OPENAI = "openai", "OpenAI API"  # POST /v1/audio/transcriptions
+        LIVE = "live", "Live"  # a live session, saved when it ends
+
     FINISHED_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -34,6 +42,7 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
     )
     created_at = models.DateTimeField()
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.UPLOAD)
 
     audio = models.FileField(upload_to=job_audio_path, max_length=255)
     original_name = models.CharField(max_length=255)

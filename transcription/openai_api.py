@@ -84,6 +84,7 @@ def _create_job(request: HttpRequest, user) -> tuple[Job, dict]:
         language=options["language"],
         word_timestamps=True,
         initial_prompt=options["prompt"],
+        source=Job.Source.OPENAI,
     )
     return job, options
 

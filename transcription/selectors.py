@@ -18,11 +18,17 @@ def job_group(job_id: uuid.UUID | str) -> str:
 
 
 def job_list(
-    *, user: AbstractBaseUser, status: str | None = None, search: str | None = None
+    *,
+    user: AbstractBaseUser,
+    status: str | None = None,
+    source: str | None = None,
+    search: str | None = None,
 ) -> QuerySet[Job]:
     jobs = Job.objects.filter(owner=user)
     if status:
         jobs = jobs.filter(status=status)
+    if source:
+        jobs = jobs.filter(source=source)
     if search:
         jobs = jobs.filter(
             Q(original_name__icontains=search) | Q(segments__text__icontains=search)

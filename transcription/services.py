@@ -78,9 +78,11 @@ def job_create(
     vad_filter: bool = True,
     word_timestamps: bool = True,
     initial_prompt: str = "",
+    source: str = Job.Source.UPLOAD,
 ) -> Job:
-    """Validate the audio, store it and queue a job. Bad audio raises ApplicationError and leaves
-    neither a row nor a file behind."""
+    """Validate the audio, store it and queue a job. `source` names the entry point (upload page,
+    REST API, OpenAI-compatible API). Bad audio raises ApplicationError and leaves neither a row
+    nor a file behind."""
     check_upload_size(audio.size)
     with _local_upload_copy(audio) as (path, sha256):
         try:
@@ -95,6 +97,7 @@ def job_create(
             id=uuid.uuid4(),
             owner=owner,
             created_at=timezone.now(),
+            source=source,
             original_name=(audio.name or "audio")[:255],
             sha256=sha256,
             size_bytes=audio.size or path.stat().st_size,
@@ -521,8 +524,8 @@ def stream_job_save(
     processing_s: float,
     started_at,
 ) -> Job | None:
-    """Store a finished live session as an ordinary, finished job: its audio and its committed
-    transcript. A session that received no audio leaves nothing."""
+    """Store a finished live session as an ordinary, finished job (source live): its audio and
+    its committed transcript. A session that received no audio leaves nothing."""
     try:
         info = inspect_audio(wav_path, max_seconds=settings.MAX_AUDIO_SECONDS * 4)
     except AudioError as exc:
@@ -533,6 +536,7 @@ def stream_job_save(
         id=uuid.uuid4(),
         owner_id=owner_id,
         created_at=started_at,
+        source=Job.Source.LIVE,
         original_name=f"live-{started_at:%Y%m%d-%H%M%S}.wav",
         sha256=_sha256_of(wav_path),
         size_bytes=wav_path.stat().st_size,

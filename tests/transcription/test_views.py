@@ -80,3 +80,19 @@ def test_upload_page_is_keyboard_reachable(logged_in):
     page = logged_in.get("/").content.decode()
     assert 'id="drop-zone" class="drop-zone" tabindex="0" role="button"' in page
     assert 'accept=".wav,.mp3,.ogg,.opus,.flac,.m4a,.webm' in page
+
+
+def test_upload_page_posts_to_an_endpoint_that_records_uploads(logged_in, user, ru_clip):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from transcription.models import Job
+
+    page = logged_in.get("/").content.decode()
+    assert 'data-api="/upload/"' in page
+    audio = SimpleUploadedFile(ru_clip.path.name, ru_clip.path.read_bytes())
+    response = logged_in.post("/upload/", {"audio": audio, "language": "ru"})
+    assert response.status_code == 201, response.json()
+    assert response.json()["source"] == "upload"
+    assert Job.objects.get(id=response.json()["id"]).source == "upload"
+    assert logged_in.get("/upload/").status_code == 405
+    assert "/upload/" not in logged_in.get("/api/schema/?format=json").json()["paths"]
