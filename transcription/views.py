@@ -54,10 +54,22 @@ def job_list_page(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     if status not in Job.Status.values:
         status = None
+    source = request.GET.get("source") or None
+    if source not in Job.Source.values:
+        source = None
     search = (request.GET.get("q") or "").strip()[:200]
-    jobs = job_list(user=request.user, status=status, search=search or None)
+    jobs = job_list(
+        user=request.user, status=status, source=source, search=search or None, with_preview=True
+    )
     page = Paginator(jobs, 20).get_page(request.GET.get("page"))
-    context = {"page": page, "status": status or "", "q": search, "statuses": Job.Status.choices}
+    context = {
+        "page": page,
+        "status": status or "",
+        "source": source or "",
+        "q": search,
+        "statuses": Job.Status.choices,
+        "sources": Job.Source.choices,
+    }
     return render(request, "transcription/job_list.html", context)
 
 

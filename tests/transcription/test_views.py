@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.factories import UserFactory, make_job
@@ -96,3 +98,59 @@ def test_upload_page_posts_to_an_endpoint_that_records_uploads(logged_in, user, 
     assert Job.objects.get(id=response.json()["id"]).source == "upload"
     assert logged_in.get("/upload/").status_code == 405
     assert "/upload/" not in logged_in.get("/api/schema/?format=json").json()["paths"]
+
+
+def _job_with_text(owner, clip, *, name: str, source: str, texts: list[str]):
+    from tests.factories import make_segment
+
+    job = make_job(owner=owner, path=clip.path, original_name=name, source=source, status="done")
+    start = 0.0
+    for index, text in enumerate(texts):
+        words = [(f" {word}", "ru") for word in text.split()]
+        make_segment(job=job, index=index, start=start, end=start + 2, words=words)
+        start += 2
+    return job
+
+
+def test_job_list_shows_source_and_a_transcript_preview(logged_in, user, ru_clip):
+    _job_with_text(
+        user,
+        ru_clip,
+        name="call.wav",
+        source="api",
+        texts=["Подключение к демонстрационному серверу.", "Астериск слушает."],
+    )
+    long_segments = [f"Segment {n} matni shu yerda davom etadi." for n in range(40)]
+    _job_with_text(user, ru_clip, name="lecture.wav", source="live", texts=long_segments)
+    make_job(owner=user, path=ru_clip.path, original_name="queued.wav", source="openai")
+
+    page = logged_in.get("/jobs/").content.decode()
+    assert "Подключение к демонстрационному серверу. Астериск слушает." in page
+    assert '<span class="source source-api">API</span>' in page
+    assert '<span class="source source-live">Live</span>' in page
+    assert '<span class="source source-openai">OpenAI API</span>' in page
+    preview = re.search(r'<p class="preview">(Segment 0 [^<]*)</p>', page).group(1)
+    assert len(preview) <= 120
+    assert preview.endswith("…")
+    assert "Segment 2 matni" in preview  # joined across segments
+
+    live_only = logged_in.get("/jobs/?source=live").content.decode()
+    assert "lecture.wav" in live_only
+    assert "call.wav" not in live_only
+
+
+def test_job_list_costs_the_same_queries_for_any_number_of_jobs(logged_in, user, ru_clip):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert logged_in.get("/jobs/").status_code == 200
+        return len(captured)
+
+    for n in range(2):
+        _job_with_text(user, ru_clip, name=f"a{n}.wav", source="api", texts=["bir", "ikki"])
+    few = queries()
+    for n in range(8):
+        _job_with_text(user, ru_clip, name=f"b{n}.wav", source="upload", texts=["uch", "to'rt"])
+    assert queries() == few
