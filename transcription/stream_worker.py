@@ -81,6 +81,7 @@ class LiveSession:
     wav_path: Path
     wav: wave.Wave_write
     started_at: object
+    vad_filter: bool = True
     last_audio: float = field(default_factory=time.monotonic)
     stepping: asyncio.Task | None = None
     finishing: bool = False
@@ -204,6 +205,7 @@ class StreamWorker:
 
     async def _open(self, message: dict) -> None:
         requested = message["config"].get("language", "auto")
+        vad_filter = bool(message["config"].get("vad", True))
         config = StreamConfig(
             # Live sessions detect the language per utterance anyway (after each trim), which
             # is what mixed asks for; word tags mark the switches within an utterance.
@@ -220,10 +222,11 @@ class StreamWorker:
             owner_id=message["owner_id"],
             reply_channel=message["reply_channel"],
             config=config,
-            stream=StreamSession(config=config, decode=self._decoder(message["config"])),
+            stream=StreamSession(config=config, decode=self._decoder(vad_filter=vad_filter)),
             wav_path=Path(handle.name),
             wav=wav,
             started_at=timezone.now(),
+            vad_filter=vad_filter,
         )
         self.sessions[session.id] = session
         await self.layer.send(
@@ -236,12 +239,10 @@ class StreamWorker:
             },
         )
 
-    def _decoder(self, config: dict):
-        vad = bool(config.get("vad", True))
-
+    def _decoder(self, *, vad_filter: bool):
         def decode(audio: np.ndarray, language: str | None, prompt: str) -> ChunkResult:
             language, probability, words = engine.transcribe_words(
-                self.model, audio, language=language, initial_prompt=prompt, vad_filter=vad
+                self.model, audio, language=language, initial_prompt=prompt, vad_filter=vad_filter
             )
             return ChunkResult(
                 language,
@@ -369,6 +370,7 @@ class StreamWorker:
             language=next((c.language for c in stream.committed if c.language), stream.language),
             language_probability=stream.language_probability,
             initial_prompt=session.config.initial_prompt,
+            vad_filter=session.vad_filter,
             segments=[
                 StreamSegment(c.start, c.end, c.text, c.words, c.language) for c in stream.committed
             ],

@@ -154,3 +154,41 @@ def test_job_list_costs_the_same_queries_for_any_number_of_jobs(logged_in, user,
     for n in range(8):
         _job_with_text(user, ru_clip, name=f"b{n}.wav", source="upload", texts=["uch", "to'rt"])
     assert queries() == few
+
+
+def test_job_page_shows_when_it_was_created_and_its_options(logged_in, user, ru_clip):
+    import datetime as dt
+
+    job = make_job(
+        owner=user,
+        path=ru_clip.path,
+        source="openai",
+        language_requested="mixed",
+        beam_size=5,
+        vad_filter=False,
+        word_timestamps=True,
+        initial_prompt="Astersik, Toshkent",
+    )
+    job.created_at = dt.datetime(2026, 11, 30, 9, 15, 42, tzinfo=dt.UTC)
+    job.save(update_fields=["created_at"])
+
+    page = logged_in.get(f"/jobs/{job.id}/").content.decode()
+    assert (
+        '<time id="job-created" datetime="2026-11-30T09:15:42+00:00">2026-11-30 09:15:42 UTC</time>'
+        in page
+    )
+    assert '<dd id="job-source">OpenAI API</dd>' in page
+    options = re.search(r'<dl class="facts options-used".*?</dl>', page, re.S).group(0)
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd>(.*?)</dd>", options, re.S))
+    assert facts == {
+        "Language requested": "Mixed",
+        "Beam size": "5",
+        "Skip silence (VAD)": "off",
+        "Word timestamps": "on",
+        "Initial prompt": "Astersik, Toshkent",
+    }
+
+    greedy = make_job(owner=user, path=ru_clip.path)
+    page = logged_in.get(f"/jobs/{greedy.id}/").content.decode()
+    assert "<dt>Beam size</dt><dd>1 (greedy)</dd>" in page
+    assert '<dt>Initial prompt</dt><dd><span class="muted">none</span></dd>' in page
