@@ -29,7 +29,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.session = ""
         self.worker_channel = ""
         self.ack = False
-        self.frames = 0
+        self.frames = 0  # audio frames accepted: the `seq` of acks
         self.pending: list[bytes] = []
         self.last_activity = time.monotonic()
         self.last_heartbeat = time.monotonic()
@@ -151,7 +151,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if len(frame) % 2:
             await self._error("bad_frame", "PCM16 frames have an even number of bytes.")
             return
-        self.frames += 1
         if self.state == "starting":
             if len(self.pending) >= BUFFER_WHILE_STARTING:
                 await self._error("not_ready", "Wait for ready before sending more audio.")
@@ -159,6 +158,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.pending.append(frame)
         else:
             await self._forward(frame)
+        # `seq` counts the frames accepted (buffered or forwarded), from 1; a refused frame
+        # gets an error instead and no number.
+        self.frames += 1
         if self.ack:
             await self.send(text_data=json.dumps({"type": "ack", "seq": self.frames}))
 
