@@ -1,6 +1,7 @@
 """WebSocket `/ws/stream/`: live transcription. A thin relay: it authenticates, checks the
 protocol and limits, and passes audio to a stream worker through the channel layer; the worker
-holds the model. The protocol is in the README ("Live streaming").
+holds the model. The protocol is in the README ("Live streaming") and the API docs
+(uzwhisper/api_description.md).
 
 Close codes: 4401 not authenticated, 1013 busy (try again later), 1011 stream worker lost.
 """
