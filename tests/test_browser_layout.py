@@ -1,7 +1,10 @@
-"""Layout in headless Chromium: pages on a phone-sized viewport (390×844) stay inside it. No
-worker needed: jobs are made with the factories. Screenshots land in test-artifacts/."""
+"""Layout in headless Chromium: pages on a phone-sized viewport (390×844) stay inside it, and the
+job page colours word languages calmly. No worker needed: jobs are made with the factories.
+Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -137,3 +140,45 @@ def test_job_list_fits_a_phone(staff, long_word_job, live_server_url, phone):
     phone.screenshot(path=str(ARTIFACTS / "browser-phone-job-list.png"), full_page=True)
     assert _layout(phone)["pageWidth"] <= PHONE["width"]
     assert phone.evaluate(OVERFLOWING) == []
+
+
+COLOUR = "(el) => getComputedStyle(el).color"
+
+
+def _rgb(css: str) -> tuple[int, int, int]:
+    red, green, blue = (int(n) for n in re.findall(r"\d+", css)[:3])
+    return red, green, blue
+
+
+def _contrast_on_white(rgb: tuple[int, int, int]) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(v) for v in rgb)
+    luminance = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+    return 1.05 / (luminance + 0.05)
+
+
+def test_word_languages_have_calm_readable_colours(staff, long_word_job, live_server_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser, page = _browser_page(playwright, {"width": 1200, "height": 900})
+        log_in(page, live_server_url, staff.username)
+        page.goto(f"{live_server_url}/jobs/{long_word_job.id}/")
+        page.wait_for_selector("#segments .word.lang-ru")
+        colours = {
+            language: _rgb(page.locator(f".legend .lang-{language}").evaluate(COLOUR))
+            for language in ("uz", "ru", "other")
+        }
+        legend = page.locator(".legend").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "browser-word-colours.png"), full_page=True)
+        browser.close()
+
+    assert "Uzbek" in legend
+    assert "Russian" in legend
+    assert len(set(colours.values())) == 3
+    for language, (red, green, blue) in colours.items():
+        assert red < max(green, blue), f"{language} words look red or orange: {colours}"
+        assert _contrast_on_white((red, green, blue)) >= 4.5, (language, colours)
