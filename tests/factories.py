@@ -54,3 +54,35 @@ def make_job(*, owner, path, original_name: str | None = None, **fields):
         job.audio.save(job.original_name, File(handle), save=False)
     job.save()
     return job
+
+
+def make_segment(*, job, index: int, start: float, end: float, words: list[tuple[str, str]]):
+    """A segment of `job` with words given as (text, language) pairs, spread evenly over it."""
+    from transcription.models import Segment, Word
+
+    text = "".join(word for word, _ in words).strip()
+    segment = Segment.objects.create(
+        job=job,
+        index=index,
+        start=start,
+        end=end,
+        text=text,
+        text_latin=text,
+        language=words[0][1] if words else "",
+        avg_logprob=-0.2,
+        no_speech_prob=0.01,
+    )
+    step = (end - start) / max(len(words), 1)
+    Word.objects.bulk_create(
+        Word(
+            segment=segment,
+            index=i,
+            start=start + i * step,
+            end=start + (i + 1) * step,
+            text=word,
+            probability=0.9,
+            language=language,
+        )
+        for i, (word, language) in enumerate(words)
+    )
+    return segment

@@ -31,6 +31,7 @@ class JobOutputSerializer(serializers.ModelSerializer):
         model = Job
         fields = [
             "id",
+            "source",
             "status",
             "progress",
             "original_name",
@@ -95,9 +96,11 @@ class JobListCreateApi(APIView):
     (the style guide's one-view-per-operation bends here)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    source = Job.Source.API  # what POST records as the job's entry point
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Job.Status.choices, required=False)
+        source = serializers.ChoiceField(choices=Job.Source.choices, required=False)
         search = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
     class InputSerializer(StrictSerializer):
@@ -128,8 +131,17 @@ class JobListCreateApi(APIView):
         check_upload_size(int(request.META.get("CONTENT_LENGTH") or 0))
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = job_create(owner=request.user, **data.validated_data)
+        job = job_create(owner=request.user, source=self.source, **data.validated_data)
         return Response(JobOutputSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class JobUploadApi(JobListCreateApi):
+    """What the upload page's form posts to: the same input and answer as `POST /api/v1/jobs/`,
+    recorded as an upload rather than an API job. Not part of the public API."""
+
+    schema = None
+    http_method_names = ["post"]
+    source = Job.Source.UPLOAD
 
 
 class JobDetailApi(APIView):

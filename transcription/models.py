@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.text import Truncator
 
 
 def job_audio_path(job: Job, filename: str) -> str:
@@ -27,13 +28,26 @@ class Job(models.Model):
         RUSSIAN = "ru"
         MIXED = "mixed"  # each stretch of speech decoded in its own language (code-switching)
 
+    class Source(models.TextChoices):
+        """The entry point that created the job."""
+
+        UPLOAD = "upload", "Upload"  # the upload page
+        API = "api", "API"  # POST /api/v1/jobs/
+        OPENAI = "openai", "OpenAI API"  # POST /v1/audio/transcriptions
+        LIVE = "live", "Live"  # a live session, saved when it ends
+
     FINISHED_STATUSES = (Status.DONE, Status.FAILED, Status.CANCELLED)
+    # The job list shows the start of each transcript: this many characters, taken from at most
+    # this many segments (prefetched by selectors.job_list(with_preview=True)).
+    PREVIEW_CHARS = 120
+    PREVIEW_SEGMENTS = 12
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
     )
     created_at = models.DateTimeField()
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.UPLOAD)
 
     audio = models.FileField(upload_to=job_audio_path, max_length=255)
     original_name = models.CharField(max_length=255)
@@ -83,6 +97,16 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED_STATUSES
+
+    @property
+    def transcript_preview(self) -> str:
+        """The first PREVIEW_CHARS characters of the transcript ("…" when cut). Reads the
+        segments `job_list(with_preview=True)` prefetched; without them it costs a query."""
+        segments = getattr(self, "preview_segments", None)
+        if segments is None:
+            segments = self.segments.order_by("index")[: self.PREVIEW_SEGMENTS]
+        text = " ".join(part for segment in segments if (part := segment.text.strip()))
+        return Truncator(text).chars(self.PREVIEW_CHARS)
 
 
 class Segment(models.Model):

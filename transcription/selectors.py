@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from rest_framework import status
 
 from uzwhisper.errors import ApplicationError
@@ -18,15 +18,34 @@ def job_group(job_id: uuid.UUID | str) -> str:
 
 
 def job_list(
-    *, user: AbstractBaseUser, status: str | None = None, search: str | None = None
+    *,
+    user: AbstractBaseUser,
+    status: str | None = None,
+    source: str | None = None,
+    search: str | None = None,
+    with_preview: bool = False,
 ) -> QuerySet[Job]:
+    """The user's jobs, newest first. `with_preview` fetches the first segments of each job in one
+    query for `Job.transcript_preview` (a page of the job list), never a query per job."""
     jobs = Job.objects.filter(owner=user)
     if status:
         jobs = jobs.filter(status=status)
+    if source:
+        jobs = jobs.filter(source=source)
     if search:
-        jobs = jobs.filter(
-            Q(original_name__icontains=search) | Q(segments__text__icontains=search)
-        ).distinct()
+        # EXISTS rather than a join: no duplicate rows to remove with DISTINCT.
+        text_matches = Segment.objects.filter(job=OuterRef("pk"), text__icontains=search)
+        jobs = jobs.filter(Q(original_name__icontains=search) | Exists(text_matches))
+    if with_preview:
+        jobs = jobs.prefetch_related(
+            Prefetch(
+                "segments",
+                queryset=Segment.objects.order_by("index").only("id", "job_id", "index", "text")[
+                    : Job.PREVIEW_SEGMENTS
+                ],
+                to_attr="preview_segments",
+            )
+        )
     return jobs.order_by("-created_at")
 
 

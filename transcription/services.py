@@ -29,6 +29,7 @@ from rest_framework import status
 from uzwhisper.errors import ApplicationError
 from uzwhisper.events import broadcast_many_on_commit, broadcast_on_commit
 from uzwhisper.lib.audio import AudioError, decode_to_array, inspect_audio
+from uzwhisper.lib.units import format_mib
 
 from .models import Job, Segment, Word
 from .selectors import job_group, job_status_payload, segment_payload
@@ -62,8 +63,8 @@ def check_upload_size(size: int | None) -> None:
     if size is not None and size > settings.MAX_UPLOAD_BYTES:
         raise ApplicationError(
             "file_too_large",
-            f"The file is {size / 1e6:.1f} MB; the limit is "
-            f"{settings.MAX_UPLOAD_BYTES / 1e6:.0f} MB.",
+            f"The file is {format_mib(size)}; the limit is "
+            f"{format_mib(settings.MAX_UPLOAD_BYTES)}.",
             status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
 
@@ -77,9 +78,11 @@ def job_create(
     vad_filter: bool = True,
     word_timestamps: bool = True,
     initial_prompt: str = "",
+    source: str = Job.Source.UPLOAD,
 ) -> Job:
-    """Validate the audio, store it and queue a job. Bad audio raises ApplicationError and leaves
-    neither a row nor a file behind."""
+    """Validate the audio, store it and queue a job. `source` names the entry point (upload page,
+    REST API, OpenAI-compatible API). Bad audio raises ApplicationError and leaves neither a row
+    nor a file behind."""
     check_upload_size(audio.size)
     with _local_upload_copy(audio) as (path, sha256):
         try:
@@ -94,6 +97,7 @@ def job_create(
             id=uuid.uuid4(),
             owner=owner,
             created_at=timezone.now(),
+            source=source,
             original_name=(audio.name or "audio")[:255],
             sha256=sha256,
             size_bytes=audio.size or path.stat().st_size,
@@ -545,12 +549,13 @@ def stream_job_save(
     language_probability: float,
     initial_prompt: str,
     segments: list[StreamSegment],
+    vad_filter: bool = True,
     model_id: str,
     processing_s: float,
     started_at,
 ) -> Job | None:
-    """Store a finished live session as an ordinary, finished job: its audio and its committed
-    transcript. A session that received no audio leaves nothing."""
+    """Store a finished live session as an ordinary, finished job (source live): its audio and
+    its committed transcript. A session that received no audio leaves nothing."""
     try:
         info = inspect_audio(wav_path, max_seconds=settings.MAX_AUDIO_SECONDS * 4)
     except AudioError as exc:
@@ -561,6 +566,7 @@ def stream_job_save(
         id=uuid.uuid4(),
         owner_id=owner_id,
         created_at=started_at,
+        source=Job.Source.LIVE,
         original_name=f"live-{started_at:%Y%m%d-%H%M%S}.wav",
         sha256=_sha256_of(wav_path),
         size_bytes=wav_path.stat().st_size,
@@ -570,6 +576,7 @@ def stream_job_save(
         language_detected=language,
         language_probability=language_probability,
         initial_prompt=initial_prompt[:1000],
+        vad_filter=vad_filter,
         status=Job.Status.DONE,
         progress=1.0,
         model_id=model_id,

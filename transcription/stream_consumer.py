@@ -1,6 +1,7 @@
 """WebSocket `/ws/stream/`: live transcription. A thin relay: it authenticates, checks the
 protocol and limits, and passes audio to a stream worker through the channel layer; the worker
-holds the model. The protocol is in the README ("Live streaming").
+holds the model. The protocol is in the README ("Live streaming") and the API docs
+(uzwhisper/api_description.md).
 
 Close codes: 4401 not authenticated, 1013 busy (try again later), 1011 stream worker lost.
 """
@@ -29,7 +30,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.session = ""
         self.worker_channel = ""
         self.ack = False
-        self.frames = 0
+        self.frames = 0  # audio frames accepted: the `seq` of acks
         self.pending: list[bytes] = []
         self.last_activity = time.monotonic()
         self.last_heartbeat = time.monotonic()
@@ -153,7 +154,6 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if len(frame) % 2:
             await self._error("bad_frame", "PCM16 frames have an even number of bytes.")
             return
-        self.frames += 1
         if self.state == "starting":
             if len(self.pending) >= BUFFER_WHILE_STARTING:
                 await self._error("not_ready", "Wait for ready before sending more audio.")
@@ -161,6 +161,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.pending.append(frame)
         else:
             await self._forward(frame)
+        # `seq` counts the frames accepted (buffered or forwarded), from 1; a refused frame
+        # gets an error instead and no number.
+        self.frames += 1
         if self.ack:
             await self.send(text_data=json.dumps({"type": "ack", "seq": self.frames}))
 

@@ -82,6 +82,7 @@ class LiveSession:
     wav_path: Path
     wav: wave.Wave_write
     started_at: object
+    vad_filter: bool = True
     last_audio: float = field(default_factory=time.monotonic)
     stepping: asyncio.Task | None = None
     finishing: bool = False
@@ -233,6 +234,7 @@ class StreamWorker:
     # --- sessions -----------------------------------------------------------------------------
 
     async def _open(self, message: dict) -> None:
+        vad_filter = bool(message["config"].get("vad", True))
         config = StreamConfig(
             language=message["config"].get("language", "auto"),
             initial_prompt=message["config"].get("initial_prompt", ""),
@@ -247,10 +249,11 @@ class StreamWorker:
             owner_id=message["owner_id"],
             reply_channel=message["reply_channel"],
             config=config,
-            stream=StreamSession(config=config, decode=self._decoder(message["config"])),
+            stream=StreamSession(config=config, decode=self._decoder(vad_filter=vad_filter)),
             wav_path=Path(handle.name),
             wav=wav,
             started_at=timezone.now(),
+            vad_filter=vad_filter,
         )
         self.sessions[session.id] = session
         await self.layer.send(
@@ -263,8 +266,7 @@ class StreamWorker:
             },
         )
 
-    def _decoder(self, config: dict):
-        vad = bool(config.get("vad", True))
+    def _decoder(self, *, vad_filter: bool):
         # Per session: a mixed stream's finished stretches keep their language decision.
         language_cache: engine.LanguageCache = {}
 
@@ -276,7 +278,7 @@ class StreamWorker:
                 audio,
                 language=language,
                 initial_prompt=prompt,
-                vad_filter=vad,
+                vad_filter=vad_filter,
                 language_cache=language_cache,
             )
             return ChunkResult(
@@ -405,6 +407,7 @@ class StreamWorker:
             language=next((c.language for c in stream.committed if c.language), stream.language),
             language_probability=stream.language_probability,
             initial_prompt=session.config.initial_prompt,
+            vad_filter=session.vad_filter,
             segments=[
                 StreamSegment(c.start, c.end, c.text, c.words, c.language) for c in stream.committed
             ],

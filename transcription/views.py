@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from uzwhisper.errors import ApplicationError
+from uzwhisper.lib.units import format_mib
 
 from .audio_responses import audio_file_response
 from .exports import EXPORT_FORMATS
@@ -35,7 +36,7 @@ def upload_page(request: HttpRequest) -> HttpResponse:
         "accepted": ACCEPTED_AUDIO,
         "languages": Job.Language.choices,
         "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
-        "max_upload_mb": round(settings.MAX_UPLOAD_BYTES / 1e6),
+        "max_upload": format_mib(settings.MAX_UPLOAD_BYTES),
         "max_minutes": round(settings.MAX_AUDIO_SECONDS / 60),
     }
     return render(request, "transcription/upload.html", context)
@@ -53,10 +54,22 @@ def job_list_page(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     if status not in Job.Status.values:
         status = None
+    source = request.GET.get("source") or None
+    if source not in Job.Source.values:
+        source = None
     search = (request.GET.get("q") or "").strip()[:200]
-    jobs = job_list(user=request.user, status=status, search=search or None)
+    jobs = job_list(
+        user=request.user, status=status, source=source, search=search or None, with_preview=True
+    )
     page = Paginator(jobs, 20).get_page(request.GET.get("page"))
-    context = {"page": page, "status": status or "", "q": search, "statuses": Job.Status.choices}
+    context = {
+        "page": page,
+        "status": status or "",
+        "source": source or "",
+        "q": search,
+        "statuses": Job.Status.choices,
+        "sources": Job.Source.choices,
+    }
     return render(request, "transcription/job_list.html", context)
 
 

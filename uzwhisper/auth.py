@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
 
@@ -26,6 +27,21 @@ class BearerOrTokenAuthentication(TokenAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "Bearer"
+
+
+class BearerOrTokenScheme(OpenApiAuthenticationExtension):
+    """Shows the token in the OpenAPI schema as HTTP bearer, the way clients send it."""
+
+    target_class = BearerOrTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API token from the Token page (`/accounts/token/`); "
+            "`Authorization: Token <key>` works too.",
+        }
 
 
 @database_sync_to_async

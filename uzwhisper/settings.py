@@ -250,13 +250,23 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "uzwhisper API",
-    "DESCRIPTION": "Uzbek and Russian speech recognition: jobs, transcripts, OpenAI-style API.",
+    # Markdown, shown at the top of /api/docs/: it also documents the WebSocket protocols.
+    "DESCRIPTION": (BASE_DIR / "uzwhisper" / "api_description.md").read_text(encoding="utf-8"),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operation ids and tags from the path after /api (v1_jobs_list), not after the prefix
+    # common to /api/v1/ and the OpenAI-compatible /v1/.
+    "SCHEMA_PATH_PREFIX": "/api",
+    # One name per choice set (valid component names: no brackets from timestamp_granularities[]).
+    "ENUM_NAME_OVERRIDES": {
+        "LanguageEnum": "transcription.models.Job.Language",
+        "TimestampGranularityEnum": "transcription.openai_api.TIMESTAMP_GRANULARITIES",
+        "OpenAIErrorTypeEnum": "transcription.openai_api.ERROR_TYPES",
+    },
 }
 
 # --- Observability ----------

@@ -7,7 +7,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from transcription.openai_api import audio_transcriptions
+from transcription.openai_api import AudioTranscriptionCreateApi
 from uzwhisper.account import token_page
 
 
@@ -30,7 +30,11 @@ urlpatterns = [
     path("api/v1/", include("transcription.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("v1/audio/transcriptions", audio_transcriptions, name="openai-transcriptions"),
+    path(
+        "v1/audio/transcriptions",
+        AudioTranscriptionCreateApi.as_view(),
+        name="openai-transcriptions",
+    ),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("django_prometheus.urls")),

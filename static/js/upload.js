@@ -14,14 +14,16 @@
   let chosen = null;
 
   const maxBytes = Number(form.dataset.maxBytes);
+  // Sizes in MiB, as the server's limit and messages are (uzwhisper/lib/units.py).
+  const mib = (bytes) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
   function choose(file) {
     chosen = file || null;
-    fileName.textContent = chosen ? `${chosen.name} · ${(chosen.size / 1e6).toFixed(1)} MB` : "";
+    fileName.textContent = chosen ? `${chosen.name} · ${mib(chosen.size)}` : "";
     errorLine.hidden = true;
     if (chosen && maxBytes && chosen.size > maxBytes) {
       // Say so now rather than after uploading it all; the server checks again.
-      showError(`The file is ${(chosen.size / 1e6).toFixed(1)} MB; the limit is ${(maxBytes / 1e6).toFixed(0)} MB.`);
+      showError(`The file is ${mib(chosen.size)}; the limit is ${form.dataset.maxLabel}.`);
       chosen = null;
     }
     button.disabled = !chosen;

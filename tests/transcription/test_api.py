@@ -39,6 +39,7 @@ def test_create_job_stores_audio_and_queues_it(api_client, ru_clip, settings):
     body = response.json()
     job = Job.objects.get(id=body["id"])
     assert body["status"] == "queued"
+    assert body["source"] == job.source == "api"
     assert job.owner == api_client.user
     assert job.original_name == "demo-nogo.wav"
     assert job.duration_s == pytest.approx(ru_clip.duration_s, abs=0.05)
@@ -116,6 +117,7 @@ def test_file_over_the_size_limit_is_refused_before_reading(api_client, ru_clip,
     response = create(api_client, ru_clip.path)
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "file_too_large"
+    assert response.json()["error"]["message"].endswith("; the limit is 0.0477 MiB.")
     assert not Job.objects.exists()
 
 
@@ -227,6 +229,24 @@ def test_list_paginates_filters_and_searches(api_client, ru_clip):
     assert api_client.get(JOBS, {"search": "matn 12"}).json()["count"] == 1  # transcript text
     bad = api_client.get(JOBS, {"status": "sleeping"})
     assert bad.status_code == 400
+
+
+def test_list_filters_by_source(api_client, ru_clip):
+    from tests.factories import make_job
+
+    for source in ("upload", "api", "openai", "live", "live"):
+        make_job(
+            owner=api_client.user, path=ru_clip.path, original_name=f"{source}.wav", source=source
+        )
+    live = api_client.get(JOBS, {"source": "live"}).json()
+    assert live["count"] == 2
+    assert {j["source"] for j in live["results"]} == {"live"}
+    openai = api_client.get(JOBS, {"source": "openai"}).json()["results"]
+    assert [j["original_name"] for j in openai] == ["openai.wav"]
+    assert api_client.get(JOBS).json()["count"] == 5
+    bad = api_client.get(JOBS, {"source": "telegram"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["details"]["source"]
 
 
 def test_transcript_in_every_format(api_client, ru_clip):

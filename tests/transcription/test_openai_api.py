@@ -8,6 +8,7 @@ import openai
 import pytest
 
 from tests.factories import TokenFactory
+from transcription.models import Job
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -24,6 +25,7 @@ def test_json_response(client, ru_clip):
     with ru_clip.path.open("rb") as audio:
         result = client.audio.transcriptions.create(model="whisper-1", file=audio)
     assert jiwer.cer(ru_clip.text.lower(), result.text.lower()) < 0.2
+    assert Job.objects.latest("created_at").source == Job.Source.OPENAI
 
 
 def test_verbose_json_with_word_and_segment_timestamps(client, ru_clip):

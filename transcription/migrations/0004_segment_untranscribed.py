@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('transcription', '0002_code_switching'),
+        ('transcription', '0003_job_source'),
     ]
 
     operations = [

@@ -1,0 +1,80 @@
+"""The `/ws/stream/` relay in-process, with this test standing in for the stream worker on the
+real channel layer: what the client hears about the frames it sends."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+
+from tests.factories import TokenFactory
+from transcription.stream_consumer import BUFFER_WHILE_STARTING
+from transcription.stream_worker import REQUESTS_CHANNEL
+from uzwhisper.asgi import application
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+FRAME = b"\x00\x00" * 1600  # 100 ms of 16 kHz PCM16
+
+
+async def receive(ws: WebsocketCommunicator) -> dict:
+    return json.loads(await ws.receive_from(timeout=5))
+
+
+async def session_request(layer) -> dict:
+    """The consumer's `stream.request`, as a stream worker would take it (skipping stale ones)."""
+    while True:
+        message = await layer.receive(REQUESTS_CHANNEL)
+        if message["expires_at"] > time.time():
+            return message
+
+
+async def test_ack_seq_counts_the_accepted_frames_from_one(settings):
+    settings.STREAM_ADMISSION_WAIT_SECONDS = 5
+    layer = get_channel_layer()
+    token = await sync_to_async(TokenFactory)()
+    ws = WebsocketCommunicator(application, f"/ws/stream/?token={token.key}")
+    connected, _ = await ws.connect()
+    assert connected
+
+    await ws.send_to(bytes_data=FRAME)  # before start: refused, no number
+    assert (await receive(ws))["code"] == "not_started"
+    await ws.send_to(text_data=json.dumps({"type": "start", "ack": True}))
+    request = await session_request(layer)
+    # Until the worker says ready, frames are held (and acknowledged) up to a limit.
+    await ws.send_to(bytes_data=FRAME)
+    assert await receive(ws) == {"type": "ack", "seq": 1}
+    await ws.send_to(bytes_data=b"\x00" * 3)
+    assert (await receive(ws))["code"] == "bad_frame"
+    await ws.send_to(bytes_data=b"\x00" * (settings.STREAM_MAX_FRAME_BYTES + 2))
+    assert (await receive(ws))["code"] == "frame_too_large"
+    await ws.send_to(bytes_data=FRAME)
+    assert await receive(ws) == {"type": "ack", "seq": 2}
+    for seq in range(3, BUFFER_WHILE_STARTING + 1):
+        await ws.send_to(bytes_data=FRAME)
+        assert await receive(ws) == {"type": "ack", "seq": seq}
+    await ws.send_to(bytes_data=FRAME)
+    assert (await receive(ws))["code"] == "not_ready"
+
+    worker_channel = await layer.new_channel()
+    await layer.send(
+        request["reply_channel"],
+        {
+            "type": "stream.ready",
+            "session": request["session"],
+            "worker_channel": worker_channel,
+            "model": "whisper-test",
+        },
+    )
+    assert (await receive(ws))["type"] == "ready"
+    await ws.send_to(bytes_data=FRAME)
+    assert await receive(ws) == {"type": "ack", "seq": BUFFER_WHILE_STARTING + 1}
+    # The worker got exactly the accepted frames, in order.
+    forwarded = [await layer.receive(worker_channel) for _ in range(BUFFER_WHILE_STARTING + 1)]
+    assert {m["type"] for m in forwarded} == {"stream.audio"}
+    assert all(m["pcm"] == FRAME for m in forwarded)
+    await ws.disconnect()
