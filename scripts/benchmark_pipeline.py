@@ -73,7 +73,7 @@ def pipeline_run(client, audio: Path, language: str) -> tuple[float, dict]:
 def raw_run(model, audio: Path, language: str, beam_size: int, foreign: tuple[int, ...]) -> float:
     """`foreign`: the language's suppressed tokens. The same decode the engine asks for, its
     alphabet guard included, so that the ratio measures the application around the model."""
-    from transcription import engine
+    from uzwhisper.asr import engine
 
     started = time.perf_counter()
     segments, _ = model.transcribe(
@@ -110,7 +110,7 @@ def main() -> None:
     from django.conf import settings
     from faster_whisper import WhisperModel
 
-    from transcription import engine
+    from uzwhisper.asr import scripts as asr_scripts
     from uzwhisper.lib.model_bundle import assemble_bundled_model
 
     if str(settings.BUNDLED_MODEL_DIR) == settings.WHISPER_MODEL:
@@ -156,7 +156,7 @@ def main() -> None:
         model = WhisperModel(
             settings.WHISPER_MODEL, device="cpu", compute_type="int8", cpu_threads=args.threads
         )
-        foreign = engine.foreign_script_tokens(model.hf_tokenizer)[args.language]
+        foreign = asr_scripts.foreign_script_tokens(model.hf_tokenizer)[args.language]
         # Warm-up: the worker loads its model, caches fill, the raw model runs once.
         pipeline_run(client, audio, args.language)
         raw_run(model, audio, args.language, beam_size, foreign)

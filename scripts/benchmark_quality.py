@@ -14,8 +14,7 @@ Steps:
    ../shared/testdata/speech when it exists, else tests/data/speech.
 2. Evaluate with the code `manage.py evaluate` runs (`training.services.evaluation_run_execute`),
    greedy: the monolingual Uzbek and Russian clips with each row's own language forced, then
-   the code-switched set twice, with `auto` and with `mixed`. Until the engine offers "mixed"
-   the evaluation decodes those rows with "auto" and flags the run; the page says so.
+   the code-switched set twice, with `auto` and with `mixed`.
 3. Word tags on the code-switched set: `uzwhisper.lib.langid.tag_words` on the reference words
    against their known languages, and on the hypothesis words, aligned to the reference with
    jiwer, against the known language of the reference word each one stands for.
@@ -346,7 +345,6 @@ def run_summary(evaluated: Evaluated) -> dict[str, Any]:
         "run_id": result["run_id"],
         "manifest": result["manifest"],
         "language_mode": result["language_mode"],
-        "mixed_fell_back_to_auto": result["mixed_fell_back_to_auto"],
         "utterances": result["utterances"],
         "skipped": result["skipped"],
         "audio_seconds": result["audio_seconds"],
@@ -429,10 +427,6 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _mixed_label(figures: dict[str, Any]) -> str:
-    return "mixed (fell back to auto)" if figures["mixed"]["fell_back_to_auto"] else "mixed"
-
-
 def _meaning(figures: dict[str, Any]) -> list[str]:
     """What the numbers say, worded from the numbers themselves."""
     rows = {(row["slice"], row["decoding"]): row for row in figures["wer_table"]}
@@ -457,14 +451,7 @@ def _meaning(figures: dict[str, Any]) -> list[str]:
                 "poor at Uzbek; the fine-tuning loop is how quality improves, and this page is "
                 "regenerated to measure it."
             )
-    if figures["mixed"]["fell_back_to_auto"]:
-        text.append(
-            'The engine does not offer a "mixed" mode yet, so the `mixed` run decoded every '
-            "clip with `auto` (one language per clip): its column is a second `auto` run, not "
-            "a measure of code-switched decoding. Run this script again once the engine "
-            "accepts `mixed`."
-        )
-    elif auto["wer"] is not None and mixed["wer"] is not None:
+    if auto["wer"] is not None and mixed["wer"] is not None:
         text.append(_codeswitch_meaning(figures))
     return text
 
@@ -533,7 +520,7 @@ def markdown(figures: dict[str, Any]) -> str:
     model, host = figures["model"], figures["machine"]
     runs = figures["runs"]
     codeswitch = figures["codeswitch_set"]
-    mixed_label = _mixed_label(figures)
+    mixed_label = "mixed"
     lines = [
         "# Benchmarks: recognition quality",
         "",
@@ -555,7 +542,6 @@ def markdown(figures: dict[str, Any]) -> str:
         f"({_seconds(codeswitch['audio_seconds'])}), each a real Uzbek and a real Russian clip "
         f"joined with a {codeswitch['gap_seconds']:.1f} s pause, every reference word's "
         "language known",
-        f"- Engine accepts `mixed`: {'yes' if figures['mixed']['engine_accepts_mixed'] else 'no'}",
         "",
         "## WER and CER",
         "",
@@ -727,9 +713,8 @@ def benchmark(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     database = setup_django(work, store=args.store)
     from django.conf import settings
 
-    from training.services import engine_accepts_mixed
-    from transcription import engine
-    from transcription.services import engine_config
+    from transcription.serving import engine_config
+    from uzwhisper.asr import engine
 
     model_path = str(args.model or settings.WHISPER_MODEL)
     reports = work / "reports"
@@ -744,7 +729,6 @@ def benchmark(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     # Load the model once, so no run's time includes the load.
     model = engine.get_model(dataclasses.replace(engine_config(), model_path=model_path))
-    mixed_supported = engine_accepts_mixed()
 
     runs = {
         "monolingual": evaluate(
@@ -761,9 +745,7 @@ def benchmark(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         )
 
     mono, auto, mixed = runs["monolingual"], runs["codeswitch_auto"], runs["codeswitch_mixed"]
-    mixed_label = (
-        "mixed (fell back to auto)" if mixed.result["mixed_fell_back_to_auto"] else "mixed"
-    )
+    mixed_label = "mixed"
     table = [
         slice_row(language, f"forced {language}", mono, _slice(mono.result, "language", language))
         for language in LANGUAGES
@@ -804,10 +786,6 @@ def benchmark(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "clips": len(cs_rows),
             "audio_seconds": sum(row["duration_s"] for row in cs_rows),
             "gap_seconds": args.gap,
-        },
-        "mixed": {
-            "engine_accepts_mixed": mixed_supported,
-            "fell_back_to_auto": mixed.result["mixed_fell_back_to_auto"],
         },
         "wer_table": [row for row in table if row is not None],
         "runs": {name: run_summary(run) for name, run in runs.items()},

@@ -37,7 +37,7 @@ def main() -> None:
     django.setup()
     from django.conf import settings
 
-    from transcription import engine
+    from uzwhisper.asr import engine
     from uzwhisper.lib.audio import decode_to_array
     from uzwhisper.lib.metrics import aggregate, score_utterance
 

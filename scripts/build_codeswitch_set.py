@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.audio_helpers import write_audio  # noqa: E402
-from uzwhisper.lib.audio import SAMPLE_RATE, decode_to_array  # noqa: E402
+from uzwhisper.asr.languages import SAMPLE_RATE  # noqa: E402
+from uzwhisper.lib.audio import decode_to_array  # noqa: E402
 
 SHARED_SPEECH = ROOT.parent / "shared" / "testdata" / "speech"
 BUNDLED_SPEECH = ROOT / "tests" / "data" / "speech"

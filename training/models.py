@@ -48,8 +48,6 @@ class EvaluationRun(models.Model):
         max_length=16, choices=LanguageMode.choices, default=LanguageMode.MANIFEST
     )
     beam_size = models.PositiveSmallIntegerField(default=1)
-    # True when rows asked for "mixed" were decoded with "auto" because the engine lacks it.
-    mixed_fell_back_to_auto = models.BooleanField(default=False)
 
     utterances = models.PositiveIntegerField(default=0)
     wer = models.FloatField(null=True, blank=True)

@@ -136,11 +136,6 @@ def markdown_report(result: Mapping[str, Any], *, chart_file: str = "") -> str:
             f"- **Incomplete** ({result['status']}): {_cell(result['error'])}. The figures below "
             "cover the utterances scored before that."
         )
-    if result.get("mixed_fell_back_to_auto"):
-        lines.append(
-            '- Rows asking for "mixed" were decoded with "auto": the engine does not offer a '
-            "mixed mode yet."
-        )
     rtf = result.get("real_time_factor")
     lines += [
         f"- Utterances scored: {result['utterances']}; lines skipped: {len(result['skipped'])}",

@@ -132,7 +132,6 @@ def evaluation_run_result(run: EvaluationRun) -> dict[str, Any]:
         "model": {"path": run.model_path, "id": run.model_id, "checksum": run.model_checksum},
         "language_mode": run.language_mode,
         "beam_size": run.beam_size,
-        "mixed_fell_back_to_auto": run.mixed_fell_back_to_auto,
         "utterances": run.utterances,
         "wer": run.wer,
         "cer": run.cer,

@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from uzwhisper.lib.audio import SAMPLE_RATE, decode_to_array
+from uzwhisper.asr.languages import SAMPLE_RATE
+from uzwhisper.lib.audio import decode_to_array
 from uzwhisper.lib.metrics import (
     ErrorCounts,
     SliceResult,
@@ -38,7 +39,7 @@ from .selectors import (
 if TYPE_CHECKING:
     import numpy as np
 
-    from transcription.engine import LoadedModel
+    from uzwhisper.asr.engine import LoadedModel
 
 logger = logging.getLogger(__name__)
 
@@ -48,40 +49,10 @@ Progress = Callable[[int, int, EvaluationItem | None], None]
 HEARTBEAT_EVERY_SECONDS = 5.0
 
 
-def engine_language_modes() -> frozenset[str]:
-    """Every language value `transcription.engine` declares in its upper-case constants.
-
-    The engine is the lead's module and will grow a "mixed" mode (VAD split, per-part language);
-    reading its declared values at run time means evaluation passes "mixed" straight through
-    the day the engine offers it, whatever the constant ends up being called.
-    """
-    from transcription import engine
-
-    modes: set[str] = set()
-    for name, value in vars(engine).items():
-        if (
-            name.isupper()
-            and isinstance(value, tuple | list | set | frozenset)
-            and all(isinstance(v, str) for v in value)
-        ):
-            modes.update(value)
-    return frozenset(modes)
-
-
-def engine_accepts_mixed() -> bool:
-    return "mixed" in engine_language_modes()
-
-
-def requested_language(mode: str, row_language: str, *, mixed_supported: bool) -> str:
-    """What the engine is asked to decode a row with.
-
-    `manifest` forces each row's own label; rows labelled (or a run asking for) "mixed" fall back
-    to "auto" until the engine accepts "mixed".
-    """
-    wanted = row_language if mode == EvaluationRun.LanguageMode.MANIFEST else mode
-    if wanted == "mixed" and not mixed_supported:
-        return "auto"
-    return wanted
+def requested_language(mode: str, row_language: str) -> str:
+    """What the engine is asked to decode a row with: `manifest` takes each row's own label,
+    any other mode is used for every row."""
+    return row_language if mode == EvaluationRun.LanguageMode.MANIFEST else mode
 
 
 @transaction.atomic
@@ -328,7 +299,7 @@ def _transcribe(
 ) -> tuple[str, str]:
     """The hypothesis for `audio` and the language it was decoded with. `between_segments` runs
     after each decoded segment, and may raise to abandon the clip."""
-    from transcription import engine
+    from uzwhisper.asr import engine
 
     options = engine.TranscribeOptions(
         language=language, beam_size=beam_size, vad_filter=True, word_timestamps=False
@@ -414,8 +385,8 @@ def evaluation_run_execute(
     failed, or stopped if a stop was requested, before the error propagates. Runs in the calling
     process: it loads the model, so it belongs in a command or a worker.
     """
-    from transcription import engine
-    from transcription.services import engine_config
+    from transcription.serving import engine_config
+    from uzwhisper.asr import engine
 
     model_path = model_path or settings.WHISPER_MODEL
     out_dir = out_dir or Path(settings.VAR_DIR) / "evaluations"
@@ -427,7 +398,6 @@ def evaluation_run_execute(
         name=name,
     )
     skipped = list(manifest.skipped)
-    mixed_supported = engine_accepts_mixed()
     total = len(manifest.rows)
     rows_done = 0
     started = last_heartbeat = time.perf_counter()
@@ -453,17 +423,7 @@ def evaluation_run_execute(
         started = time.perf_counter()
         for index, row in enumerate(manifest.rows):
             checkpoint()
-            wanted = (
-                row.language
-                if language_mode == EvaluationRun.LanguageMode.MANIFEST
-                else language_mode
-            )
-            language = requested_language(
-                language_mode, row.language, mixed_supported=mixed_supported
-            )
-            if wanted == "mixed" and language != "mixed" and not run.mixed_fell_back_to_auto:
-                run.mixed_fell_back_to_auto = True
-                run.save(update_fields=["mixed_fell_back_to_auto"])
+            language = requested_language(language_mode, row.language)
             item_started = time.perf_counter()
             try:
                 audio = _decode_row(row)

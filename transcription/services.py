@@ -33,6 +33,7 @@ from uzwhisper.lib.units import format_mib
 
 from .models import Job, Segment, Word
 from .selectors import job_group, job_status_payload, segment_payload
+from .serving import engine_config
 
 logger = logging.getLogger(__name__)
 
@@ -347,17 +348,6 @@ def local_audio_path(audio: FieldFile) -> Iterator[Path]:
         yield Path(tmp.name)
 
 
-def engine_config():
-    from .engine import EngineConfig
-
-    return EngineConfig(
-        model_path=settings.WHISPER_MODEL,
-        device=settings.WHISPER_DEVICE,
-        compute_type=settings.WHISPER_COMPUTE_TYPE,
-        cpu_threads=settings.WHISPER_CPU_THREADS,
-    )
-
-
 @dataclass(frozen=True)
 class RunResult:
     status: str
@@ -368,7 +358,7 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
     """Claim and transcribe the job, storing segments as they are decoded (in batches of at most
     `SEGMENT_FLUSH_SECONDS`). A cancelled job stops at the next batch and keeps what was stored
     before. Safe to call again for the same job."""
-    from . import engine
+    from uzwhisper.asr import engine
 
     job = job_claim(job_id=job_id)
     if job is None:

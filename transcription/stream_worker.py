@@ -34,10 +34,11 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
+from uzwhisper.asr import engine
+from uzwhisper.asr.streaming import ChunkResult, Committed, StreamConfig, StreamSession, TimedWord
 from uzwhisper.db import orm_in_thread
 
-from . import engine
-from .streaming import ChunkResult, Committed, StreamConfig, StreamSession, TimedWord
+from .serving import engine_config
 
 logger = logging.getLogger(__name__)
 
@@ -117,8 +118,6 @@ class StreamWorker:
     # --- lifecycle ----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        from .services import engine_config
-
         loop = asyncio.get_running_loop()
         self.channel = await self.layer.new_channel("stream-worker.")
         # Requests are taken while the model loads: their clients wait for it (`stream.loading`

@@ -49,13 +49,15 @@ def transcribe_job(self, job_id: str) -> None:
 
 
 def _preload_model(consumer_queues) -> None:
-    from . import engine
+    from uzwhisper.asr import engine
+
+    from . import serving
 
     queues = {q.name for q in consumer_queues.values()} if consumer_queues else set()
     if settings.CELERY_ASR_QUEUE not in queues:
         return  # only workers that consume the ASR queue hold a model
     try:
-        engine.get_model(services.engine_config())
+        engine.get_model(serving.engine_config())
     except Exception:
         logger.exception("Could not preload the Whisper model; the first job will try again")
 

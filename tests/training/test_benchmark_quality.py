@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import CLIPS, ROOT
-from training.services import engine_accepts_mixed
 from uzwhisper.lib.metrics import normalise
 
 pytestmark = pytest.mark.django_db
@@ -63,10 +62,7 @@ def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_pa
     page = (out / "benchmarks.md").read_text(encoding="utf-8")
     figures = json.loads((out / "benchmarks.json").read_text(encoding="utf-8"))
 
-    mixed = engine_accepts_mixed()
-    assert figures["mixed"] == {"engine_accepts_mixed": mixed, "fell_back_to_auto": not mixed}
-    mixed_label = "mixed" if mixed else "mixed (fell back to auto)"
-    assert ("fell back to auto" in page) is not mixed
+    mixed_label = "mixed"
     assert figures["machine"]["cpu_count"] == os.cpu_count()
     assert figures["model"]["id"].startswith("whisper-base@")
     assert figures["beam_size"] == 1
@@ -148,13 +144,6 @@ def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_pa
     assert re.search(rf"^\| monolingual \| each clip's language \| 2 \| {NUMBER} s \|", page, re.M)
     assert "## What the numbers mean" in page
     assert "fine-tuning loop" in page
-
-    # The page says so when the engine had no mixed mode and the mixed run decoded with auto.
-    fell_back = {**figures, "mixed": {"engine_accepts_mixed": False, "fell_back_to_auto": True}}
-    fallback_page = load_script().markdown(fell_back)
-    assert "| | auto | mixed (fell back to auto) |" in fallback_page
-    assert 'The engine does not offer a "mixed" mode yet' in fallback_page
-    assert "beats `auto`" not in fallback_page
 
 
 def test_hypothesis_edits_are_split_by_the_part_they_fall_in():

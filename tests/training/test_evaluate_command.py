@@ -16,7 +16,6 @@ from django.core.management import CommandError, call_command
 from tests.conftest import CLIPS, SPEECH
 from training.models import EvaluationItem, EvaluationRun
 from training.selectors import EVALUATION_STALE_AFTER
-from training.services import engine_accepts_mixed
 
 from .helpers import EvaluateProcess, make_run_running, wait_until, write_manifest
 from .test_build_codeswitch_set import load_builder
@@ -70,13 +69,11 @@ def test_evaluate_scores_stores_and_reports_a_small_manifest(small_manifest, tmp
     assert (skipped["line"], skipped["code"]) == (3, "missing_audio")
     assert "audio file not found" in skipped["reason"]
     assert "gone.wav" in skipped["reason"]
-    mixed = engine_accepts_mixed()
-    assert run.mixed_fell_back_to_auto is not mixed
 
     items = {item.language: item for item in run.items.all()}
     assert (items["ru"].language_requested, items["ru"].language_decoded) == ("ru", "ru")
     assert (items["uz"].language_requested, items["uz"].language_decoded) == ("uz", "uz")
-    assert items["mixed"].language_requested == ("mixed" if mixed else "auto")
+    assert items["mixed"].language_requested == "mixed"
     assert items["mixed"].code_switched
     assert all(item.hypothesis for item in items.values())
     # The Russian prompt is clean studio speech: the bundled model gets most characters right.

@@ -23,7 +23,6 @@ from training.selectors import (
 from training.services import (
     RunStop,
     StopRequested,
-    engine_accepts_mixed,
     evaluation_run_execute,
     evaluation_run_heartbeat,
     evaluation_run_mark_stopped,
@@ -31,7 +30,6 @@ from training.services import (
     evaluation_runs_stop_stale,
     requested_language,
 )
-from transcription import engine
 
 from .helpers import make_run, make_run_running, write_manifest
 
@@ -79,28 +77,18 @@ def test_reports_are_written_and_agree_with_the_run(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("mode", "row_language", "supported", "expected"),
+    ("mode", "row_language", "expected"),
     [
-        ("manifest", "ru", False, "ru"),
-        ("manifest", "uz", False, "uz"),
-        ("manifest", "mixed", False, "auto"),
-        ("manifest", "mixed", True, "mixed"),
-        ("auto", "ru", False, "auto"),
-        ("uz", "ru", False, "uz"),
-        ("mixed", "uz", False, "auto"),
-        ("mixed", "uz", True, "mixed"),
+        ("manifest", "ru", "ru"),
+        ("manifest", "uz", "uz"),
+        ("manifest", "mixed", "mixed"),
+        ("auto", "ru", "auto"),
+        ("uz", "ru", "uz"),
+        ("mixed", "uz", "mixed"),
     ],
 )
-def test_requested_language(mode, row_language, supported, expected):
-    assert requested_language(mode, row_language, mixed_supported=supported) == expected
-
-
-def test_mixed_is_passed_through_once_the_engine_declares_it(monkeypatch):
-    declared = engine_accepts_mixed()
-    monkeypatch.setattr(engine, "LANGUAGE_MODES", ("auto", "uz", "ru", "mixed"), raising=False)
-    assert engine_accepts_mixed()
-    monkeypatch.undo()
-    assert engine_accepts_mixed() == declared
+def test_requested_language(mode, row_language, expected):
+    assert requested_language(mode, row_language) == expected
 
 
 def test_report_files_are_named_after_the_run(tmp_path):

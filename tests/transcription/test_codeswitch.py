@@ -10,12 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.audio_helpers import write_audio
 from tests.conftest import CLIPS, wait_for_job
-from transcription import engine
 from transcription.services import (
     language_tags,
     transcript_language_units,
     transcript_switches,
 )
+from uzwhisper.asr import engine
 from uzwhisper.lib.audio import decode_to_array
 
 UZ = CLIPS["usc_1131474547_2_29208_1"]

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from transcription.models import Job
 from transcription.services import StreamSegment, stream_job_save
-from transcription.streaming import TimedWord
+from uzwhisper.asr.streaming import TimedWord
 
 pytestmark = pytest.mark.django_db
 

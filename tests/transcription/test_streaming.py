@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transcription.streaming import ChunkResult, StreamConfig, StreamSession, TimedWord
+from uzwhisper.asr.streaming import ChunkResult, StreamConfig, StreamSession, TimedWord
 
 SECOND = np.zeros(16000, dtype=np.float32)
 

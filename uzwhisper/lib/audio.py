@@ -14,7 +14,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from uzwhisper.asr.languages import SAMPLE_RATE
 
 # Below this peak level (about -60 dBFS) a recording holds nothing Whisper can hear.
 SILENCE_PEAK = 0.001

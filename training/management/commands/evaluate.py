@@ -190,11 +190,6 @@ class Command(BaseCommand):
             f" · language {run.language_mode}"
             f" · beam {run.beam_size} · {run.utterances} utterances, {len(run.skipped)} skipped"
         )
-        if run.mixed_fell_back_to_auto:
-            self.stdout.write(
-                'Rows asking for "mixed" were decoded with "auto": '
-                "the engine has no mixed mode yet."
-            )
         if run.slices:
             self.stdout.write(format_table(run.slices))
         if run.report_path:

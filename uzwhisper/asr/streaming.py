@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from uzwhisper.asr.languages import SAMPLE_RATE
 
 
 @dataclass(frozen=True)
