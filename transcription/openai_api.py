@@ -23,12 +23,11 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from uzwhisper.auth import BearerOrTokenAuthentication
+from uzwhisper.auth import BearerOrTokenAuthentication, token_from_authorization, user_for_token
 from uzwhisper.db import orm_in_thread
 from uzwhisper.errors import ApplicationError
 from uzwhisper.lib.subtitles import to_srt, to_txt, to_vtt
@@ -54,11 +53,8 @@ def _error(status: int, code: str, message: str, param: str | None = None) -> Js
 
 @orm_in_thread
 def _user_for_request(request: HttpRequest):
-    header = request.headers.get("Authorization", "").split()
-    if len(header) == 2 and header[0].lower() in ("bearer", "token"):
-        token = Token.objects.select_related("user").filter(key=header[1]).first()
-        return token.user if token and token.user.is_active else None
-    return None
+    key = token_from_authorization(request.headers.get("Authorization", ""))
+    return user_for_token(key) if key else None
 
 
 def _form_options(request: HttpRequest) -> dict:

@@ -16,12 +16,7 @@ import time
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .stream_worker import REQUESTS_CHANNEL, ensure_in_process_worker, new_session_id
-
-LANGUAGES = ("auto", "uz", "ru", "mixed")
-FORMATS = ("pcm16",)
-SAMPLE_RATE = 16000
-BUFFER_WHILE_STARTING = 50  # frames a client may send between `start` and `ready`
+from . import live_protocol as protocol
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
@@ -38,10 +33,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.deadline: asyncio.Task | None = None
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=4401)
+            await self.close(code=protocol.CLOSE_NOT_AUTHENTICATED)
             return
-        if settings.STREAM_WORKER_IN_PROCESS:
-            ensure_in_process_worker()
+        # In the embedded mode the ASGI application runs the stream worker (uzwhisper/asgi.py):
+        # this consumer only talks to it through the channel layer.
         await self.accept()
         self.watchdog = asyncio.create_task(self._watch())
 
@@ -86,40 +81,22 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if self.state != "new":
             await self._error("already_started", "This connection has already started.")
             return
-        language = message.get("language", "auto")
-        audio_format = message.get("format", "pcm16")
-        sample_rate = message.get("sample_rate", SAMPLE_RATE)
-        if language not in LANGUAGES:
-            await self._error("unsupported_language", "language must be auto, uz, ru or mixed.")
+        try:
+            start = protocol.parse_start(message)
+        except protocol.ProtocolError as problem:
+            await self._send_json(problem.payload())
             return
-        if audio_format not in FORMATS:
-            await self._error("unsupported_format", "format must be pcm16 (little-endian mono).")
-            return
-        if sample_rate != SAMPLE_RATE:
-            await self._error(
-                "unsupported_sample_rate",
-                f"sample_rate must be {SAMPLE_RATE}; resample on the client (got {sample_rate!r}).",
-            )
-            return
-        prompt = message.get("initial_prompt", "")
-        if not isinstance(prompt, str) or len(prompt) > 1000:
-            await self._error("invalid_prompt", "initial_prompt is a string of at most 1000.")
-            return
-        self.ack = bool(message.get("ack", False))
-        self.session = new_session_id()
+        self.ack = start.ack
+        self.session = protocol.new_session_id()
         self.state = "starting"
         await self.channel_layer.send(
-            REQUESTS_CHANNEL,
+            protocol.REQUESTS_CHANNEL,
             {
                 "type": "stream.request",
                 "session": self.session,
                 "owner_id": self.scope["user"].pk,
                 "reply_channel": self.channel_name,
-                "config": {
-                    "language": language,
-                    "initial_prompt": prompt,
-                    "vad": bool(message.get("vad", True)),
-                },
+                "config": start.worker_config(),
                 "expires_at": time.time() + settings.STREAM_ADMISSION_WAIT_SECONDS,
             },
         )
@@ -136,7 +113,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 "Every live transcription slot is in use. Try again shortly.",
                 retry_after_s=10,
             )
-            await self.close(code=1013)
+            await self.close(code=protocol.CLOSE_BUSY)
 
     async def _audio(self, frame: bytes) -> None:
         if self.state == "new":
@@ -144,18 +121,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
             return
         if self.state not in ("starting", "streaming"):
             return
-        if len(frame) > settings.STREAM_MAX_FRAME_BYTES:
-            await self._error(
-                "frame_too_large",
-                f"Frames carry at most {settings.STREAM_MAX_FRAME_BYTES} bytes; this one had "
-                f"{len(frame)}. Send 100–500 ms per frame.",
-            )
-            return
-        if len(frame) % 2:
-            await self._error("bad_frame", "PCM16 frames have an even number of bytes.")
+        try:
+            protocol.check_frame(frame, max_bytes=settings.STREAM_MAX_FRAME_BYTES)
+        except protocol.ProtocolError as problem:
+            await self._send_json(problem.payload())
             return
         if self.state == "starting":
-            if len(self.pending) >= BUFFER_WHILE_STARTING:
+            if len(self.pending) >= protocol.FRAMES_BEFORE_READY:
                 await self._error("not_ready", "Wait for ready before sending more audio.")
                 return
             self.pending.append(frame)
@@ -165,7 +137,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         # gets an error instead and no number.
         self.frames += 1
         if self.ack:
-            await self.send(text_data=json.dumps({"type": "ack", "seq": self.frames}))
+            await self._send_json(protocol.ack(self.frames))
 
     async def _forward(self, frame: bytes) -> None:
         await self.channel_layer.send(
@@ -193,17 +165,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.worker_channel = message["worker_channel"]
         self.state = "streaming"
         self.last_heartbeat = time.monotonic()
-        await self.send(
-            text_data=json.dumps(
-                {
-                    "type": "ready",
-                    "session": self.session,
-                    "model": message.get("model", ""),
-                    "sample_rate": SAMPLE_RATE,
-                    "format": "pcm16",
-                }
-            )
-        )
+        await self._send_json(protocol.ready(session=self.session, model=message.get("model", "")))
         for frame in self.pending:
             await self._forward(frame)
         self.pending = []
@@ -223,11 +185,11 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def stream_event(self, message: dict) -> None:
         payload = message["payload"]
-        await self.send(text_data=json.dumps(payload, ensure_ascii=False))
-        if payload["type"] == "done":
+        await self._send_json(payload)
+        if payload["type"] == protocol.DONE:
             self.state = "closed"
-            await self.close(code=1000)
-        elif payload["type"] == "error" and payload["code"] == "worker_restarting":
+            await self.close(code=protocol.CLOSE_NORMAL)
+        elif payload["type"] == protocol.ERROR and payload["code"] == "worker_restarting":
             self.state = "stopping"
 
     async def stream_heartbeat(self, message: dict) -> None:
@@ -246,7 +208,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
                     "worker_lost",
                     "The stream worker stopped answering (restarted?). Reconnect to go on.",
                 )
-                await self.close(code=1011)
+                await self.close(code=protocol.CLOSE_WORKER_LOST)
                 return
             if (
                 self.state == "streaming"
@@ -259,11 +221,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 await self._stop()
             if self.state == "new" and now - self.last_activity > settings.STREAM_IDLE_SECONDS:
                 await self._error("idle_timeout", "No start message: closing.")
-                await self.close(code=1000)
+                await self.close(code=protocol.CLOSE_NORMAL)
                 return
 
     async def _error(self, code: str, message: str, **extra) -> None:
+        await self._send_json(protocol.error(code, message, **extra))
+
+    async def _send_json(self, payload: dict) -> None:
+        # The client may already be gone; nothing to tell it then.
         with contextlib.suppress(Exception):
-            await self.send(
-                text_data=json.dumps({"type": "error", "code": code, "message": message, **extra})
-            )
+            await self.send(text_data=json.dumps(payload, ensure_ascii=False))

@@ -24,7 +24,6 @@ import signal
 import statistics
 import tempfile
 import time
-import uuid
 import wave
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,11 +37,10 @@ from uzwhisper.asr import engine
 from uzwhisper.asr.streaming import ChunkResult, Committed, StreamConfig, StreamSession, TimedWord
 from uzwhisper.db import orm_in_thread
 
+from . import live_protocol as protocol
 from .serving import engine_config
 
 logger = logging.getLogger(__name__)
-
-REQUESTS_CHANNEL = "stream.requests"
 
 
 def event(payload: dict) -> dict:
@@ -178,7 +176,7 @@ class StreamWorker:
     async def _take_requests(self) -> None:
         while True:
             await self.slot_free.wait()
-            message = await self._receive(REQUESTS_CHANNEL)
+            message = await self._receive(protocol.REQUESTS_CHANNEL)
             if message.get("expires_at", 0) < time.time():
                 logger.info("Dropped an expired request for session %s", message.get("session"))
                 continue  # its client already heard `busy`
@@ -428,10 +426,6 @@ def _percentile(values: list[float], percent: float) -> float:
     return ordered[rank]
 
 
-def new_session_id() -> str:
-    return uuid.uuid4().hex
-
-
 async def serve(*, slots: int) -> None:
     """Run a stream worker until SIGTERM or SIGINT."""
     from channels.layers import get_channel_layer
@@ -451,7 +445,7 @@ def ensure_in_process_worker() -> None:
     """Embedded default (no Redis): run the stream worker inside the web process, on its event
     loop, so live transcription works on a laptop. Production runs `run_stream_worker` instead.
     Called at start-up (ASGI lifespan), so the model is loading before the first stream, and
-    again by each stream consumer for servers that skip the lifespan."""
+    again by the ASGI application before each socket, for servers that skip the lifespan."""
     global _in_process, _in_process_task
     if _in_process is None:
         from channels.layers import get_channel_layer

@@ -37,12 +37,32 @@ async def lifespan(scope: dict, receive: Callable, send: Callable) -> None:
             return
 
 
+class InProcessStreamWorker:
+    """Embedded mode: makes sure the web process's stream worker runs before a socket is
+    served, for servers that skip the lifespan protocol (uvicorn --lifespan off, daphne).
+    Consumers only talk to it through the channel layer."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        from django.conf import settings
+
+        if settings.STREAM_WORKER_IN_PROCESS:
+            from transcription.stream_worker import ensure_in_process_worker
+
+            ensure_in_process_worker()
+        await self.app(scope, receive, send)
+
+
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "lifespan": lifespan,
-        "websocket": BrowserOriginValidator(
-            AuthMiddlewareStack(TokenQueryAuthMiddleware(URLRouter(websocket_urlpatterns)))
+        "websocket": InProcessStreamWorker(
+            BrowserOriginValidator(
+                AuthMiddlewareStack(TokenQueryAuthMiddleware(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

@@ -8,20 +8,39 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.security.websocket import OriginValidator
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
 
 
+def token_from_authorization(header: bytes | str) -> str | None:
+    """The API key in an `Authorization` header value, `Bearer <key>` or `Token <key>`; None
+    for anything else (another scheme, a malformed value). The one token parser: DRF, the
+    WebSocket middleware and the OpenAI-compatible endpoint all read keys through it."""
+    if isinstance(header, bytes):
+        try:
+            header = header.decode()
+        except UnicodeError:
+            return None
+    parts = header.split()
+    if len(parts) == 2 and parts[0].lower() in ("bearer", "token"):
+        return parts[1]
+    return None
+
+
+def user_for_token(key: str) -> AbstractBaseUser | None:
+    """The active user a key belongs to, or None. Synchronous: callers in async code wrap it."""
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
 class BearerOrTokenAuthentication(TokenAuthentication):
     def authenticate(self, request):
-        parts = get_authorization_header(request).split()
-        if len(parts) == 2 and parts[0].lower() in (b"bearer", b"token"):
-            try:
-                key = parts[1].decode()
-            except UnicodeError:
-                return None
+        key = token_from_authorization(get_authorization_header(request))
+        if key is not None:
             return self.authenticate_credentials(key)
         return super().authenticate(request)
 
@@ -45,11 +64,8 @@ class BearerOrTokenScheme(OpenApiAuthenticationExtension):
 
 
 @database_sync_to_async
-def _user_for_token(key: str):
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+def _socket_user(key: str) -> AbstractBaseUser | AnonymousUser:
+    return user_for_token(key) or AnonymousUser()
 
 
 class TokenQueryAuthMiddleware:
@@ -65,11 +81,9 @@ class TokenQueryAuthMiddleware:
             if not key:
                 for name, value in scope.get("headers", []):
                     if name == b"authorization":
-                        parts = value.decode(errors="replace").split()
-                        if len(parts) == 2 and parts[0].lower() in ("bearer", "token"):
-                            key = parts[1]
+                        key = token_from_authorization(value) or ""
             if key:
-                scope = dict(scope, user=await _user_for_token(key))
+                scope = dict(scope, user=await _socket_user(key))
         return await self.app(scope, receive, send)
 
 

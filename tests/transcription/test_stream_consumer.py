@@ -12,8 +12,8 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from tests.factories import TokenFactory
-from transcription.stream_consumer import BUFFER_WHILE_STARTING
-from transcription.stream_worker import REQUESTS_CHANNEL
+from transcription.live_protocol import FRAMES_BEFORE_READY as BUFFER_WHILE_STARTING
+from transcription.live_protocol import REQUESTS_CHANNEL
 from uzwhisper.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
