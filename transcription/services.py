@@ -528,6 +528,7 @@ class StreamSegment:
     text: str
     words: list  # objects with start, end, text, probability
     language: str = ""
+    untranscribed: bool = False  # speech the model could not write: no text, no words
 
 
 def stream_job_save(

@@ -58,6 +58,7 @@ def committed_payload(piece: Committed) -> dict:
         "text": piece.text,
         "language": piece.language,
         "lag_s": piece.lag_seconds,
+        "untranscribed": piece.untranscribed,
         "words": [
             {
                 "start": round(w.start, 3),
@@ -281,7 +282,10 @@ class StreamWorker:
             return ChunkResult(
                 language,
                 probability,
-                [TimedWord(w.start, w.end, w.text, w.probability, w.language) for w in words],
+                [
+                    TimedWord(w.start, w.end, w.text, w.probability, w.language, w.untranscribed)
+                    for w in words
+                ],
             )
 
         return decode
@@ -362,7 +366,7 @@ class StreamWorker:
                         "type": "done",
                         "job": str(job.id) if job else None,
                         "duration_s": round(stream.received_seconds, 3),
-                        "text": " ".join(c.text for c in stream.committed),
+                        "text": " ".join(c.text for c in stream.committed if c.text),
                         "segments": len(stream.committed),
                         "decode_s": round(stream.decode_seconds, 3),
                         "real_time_factor": round(
@@ -406,7 +410,8 @@ class StreamWorker:
             initial_prompt=session.config.initial_prompt,
             vad_filter=session.vad_filter,
             segments=[
-                StreamSegment(c.start, c.end, c.text, c.words, c.language) for c in stream.committed
+                StreamSegment(c.start, c.end, c.text, c.words, c.language, c.untranscribed)
+                for c in stream.committed
             ],
             model_id=self.model.model_id if self.model else "",
             processing_s=stream.decode_seconds,

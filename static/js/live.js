@@ -47,7 +47,13 @@
     const piece = document.createElement("span");
     piece.className = "committed";
     piece.dataset.start = message.start;
-    piece.textContent = `${message.text} `;
+    if (message.untranscribed) {
+      // Speech the model could not write: shown as a gap, saved with the session for annotators.
+      piece.classList.add("untranscribed");
+      piece.textContent = "[speech, not transcribed] ";
+    } else {
+      piece.textContent = `${message.text} `;
+    }
     committedEl.append(piece);
   }
 
@@ -56,7 +62,7 @@
     socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.ws}`);
     socket.binaryType = "arraybuffer";
     socket.addEventListener("open", () => {
-      statusLine.textContent = "Waiting for a free transcription slot…";
+      statusLine.textContent = "Waiting for a free transcription slot (or for the model to load)…";
       socket.send(JSON.stringify({
         type: "start",
         language: document.getElementById("live-language").value,

@@ -148,3 +148,47 @@ def test_a_mixed_job_stores_word_languages_switches_and_mixing_index(
     assert all("text_latin" in s for s in body["segments"])
     detail = api_client.get(f"/api/v1/jobs/{job.id}/").json()
     assert detail["code_mixing_index"] == job.code_mixing_index
+
+
+@pytest.mark.slow
+def test_a_live_mixed_stream_commits_the_uzbek_and_the_russian_as_they_come(model, joined):
+    """The live session, stepped as the stream worker steps it, with the real model: each
+    language is committed as its own piece, the Uzbek before the Russian starts, not only at
+    `stop`."""
+    from transcription.streaming import ChunkResult, StreamConfig, StreamSession, TimedWord
+
+    _, audio, switch_at = joined
+    cache: engine.LanguageCache = {}
+
+    def decode(buffer, language, prompt):
+        detected, probability, words = engine.transcribe_words(
+            model, buffer, language=language, initial_prompt=prompt, language_cache=cache
+        )
+        return ChunkResult(
+            detected,
+            probability,
+            [
+                TimedWord(w.start, w.end, w.text, w.probability, w.language, w.untranscribed)
+                for w in words
+            ],
+        )
+
+    live = StreamSession(config=StreamConfig(language="mixed"), decode=decode)
+    before_stop = []
+    for start in range(0, len(audio), 8000):  # 0.5 s frames
+        live.feed(audio[start : start + 8000])
+        if live.ready_for_step():
+            before_stop += live.step()
+    pieces = before_stop + live.finish()
+
+    languages = [piece.language for piece in pieces]
+    assert "uz" in languages
+    assert "ru" in languages
+    assert languages.index("uz") < languages.index("ru")
+    # As text, or (zero-shot Whisper base, greedy) as a stretch marked untranscribed.
+    assert [p for p in before_stop if p.language == "uz"], "Uzbek only committed at stop"
+    assert all(p.text or p.untranscribed for p in pieces)
+    assert all(p.start < switch_at for p in pieces if p.language == "uz")
+    assert all(p.end > switch_at for p in pieces if p.language == "ru")
+    ru_words = [w.text for p in pieces if p.language == "ru" for w in p.words]
+    assert language_tags(ru_words, text="", language="ru").tags.count("ru") >= 2

@@ -38,3 +38,34 @@ def test_a_saved_live_session_is_a_live_job_with_its_options(user, ru_clip, tmp_
     assert job.status == Job.Status.DONE
     assert (job.language_requested, job.vad_filter, job.initial_prompt) == ("ru", False, "Астериск")
     assert job.transcript_preview == "Подключение к"
+
+
+def test_a_live_stretch_the_model_could_not_write_is_saved_marked(user, ru_clip, tmp_path):
+    wav = tmp_path / "session.wav"
+    shutil.copy(ru_clip.path, wav)
+    words = [TimedWord(5.2, 5.6, " Извините", 0.9, "ru")]
+
+    job = stream_job_save(
+        owner_id=user.pk,
+        wav_path=wav,
+        language_requested="mixed",
+        language="uz",
+        language_probability=0.8,
+        initial_prompt="",
+        segments=[
+            StreamSegment(0.5, 4.7, "", [], "uz", untranscribed=True),
+            StreamSegment(5.2, 5.6, "Извините", words, "ru"),
+        ],
+        vad_filter=True,
+        model_id="whisper-base@test",
+        processing_s=1.5,
+        started_at=timezone.now(),
+    )
+
+    marked, russian = job.segments.order_by("index")
+    assert (marked.untranscribed, marked.text, marked.language) == (True, "", "uz")
+    assert not marked.words.exists()
+    assert (russian.untranscribed, russian.text) == (False, "Извините")
+    # The switch follows the marked Uzbek stretch into the Russian.
+    assert job.switch_points == [{"time": 5.2, "from": "uz", "to": "ru"}]
+    assert job.code_mixing_index > 0

@@ -199,3 +199,30 @@ def test_a_mixed_stream_commits_each_language_as_its_own_piece():
         ("ru", "Извините"),
     ]
     assert live.tail_text() == "пожалуйста"
+
+
+def test_an_untranscribed_stretch_is_committed_once_two_decodes_mark_the_same_one():
+    """Zero-shot Uzbek often cannot be written: the decoder marks the stretch. Two decodes that
+    mark the same stretch commit it (no text) so the words after it can commit too; a marker
+    over a different stretch does not count as agreement."""
+    outputs = [
+        [(0.5, 3.0, "", "uz", True)],
+        [(3.1, 4.5, "", "uz", True)],  # the part was cut elsewhere: not the same stretch
+        [(0.5, 4.7, "", "uz", True), (5.2, 5.6, " Извините", "ru", False)],
+        [(0.5, 4.7, "", "uz", True), (5.2, 5.6, " Извините", "ru", False)],
+    ]
+
+    def decode(audio, language, prompt):
+        words = [TimedWord(s, e, t, 0.9, lang, marked) for s, e, t, lang, marked in outputs.pop(0)]
+        return ChunkResult("uz", 0.8, words)
+
+    live = session(decode, language="mixed")
+    committed = []
+    for _ in range(4):
+        live.feed(SECOND)
+        committed += live.step()
+    assert [(c.language, c.untranscribed, c.text) for c in committed] == [
+        ("uz", True, ""),
+        ("ru", False, "Извините"),
+    ]
+    assert (committed[0].start, committed[0].end, committed[0].words) == (0.5, 4.7, [])

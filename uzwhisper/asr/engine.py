@@ -89,6 +89,9 @@ class WordResult:
     text: str
     probability: float
     language: str = ""  # the language it was decoded in
+    # Live decoding only: a stretch of speech the model could not write, standing in the word
+    # sequence where its words would be (no text).
+    untranscribed: bool = False
 
 
 @dataclass(frozen=True)
@@ -479,7 +482,8 @@ def transcribe_words(
 ) -> tuple[str, float, list[WordResult]]:
     """Decode a short buffer greedily with word timestamps, for live streams. `language=None`
     detects it (between Uzbek and Russian); "mixed" decodes each stretch of speech in its own
-    language, which each word then carries."""
+    language, which each word then carries. A stretch of speech marked untranscribed comes back
+    as one word with no text and `untranscribed` set, so live sessions can commit it too."""
     options = TranscribeOptions(
         language=language or "auto",
         beam_size=1,
@@ -489,5 +493,14 @@ def transcribe_words(
         temperature=(0.0,),
     )
     result = transcribe(model, audio, options, language_cache=language_cache)
-    words = [word for segment in result.segments for word in segment.words]
+    words = []
+    for segment in result.segments:
+        if segment.untranscribed:
+            words.append(
+                WordResult(
+                    segment.start, segment.end, "", 0.0, segment.language, untranscribed=True
+                )
+            )
+        else:
+            words.extend(segment.words)
     return result.language, result.language_probability, words

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,6 +30,8 @@ class TimedWord:
     # The language this word was decoded in: set per part in `mixed` streams, else empty (the
     # session's language holds).
     language: str = ""
+    # A stretch of speech the model could not write, in place of its words (no text).
+    untranscribed: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,14 @@ class ChunkResult:
 Decoder = Callable[[np.ndarray, str | None, str], ChunkResult]
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+# Two untranscribed stretches are the same one when they start this close (seconds).
+MARKER_START_TOLERANCE = 0.3
 
 
 def _key(word: TimedWord) -> str:
+    if word.untranscribed:
+        # Two decodes agree on a stretch when both could not write it, in the same language.
+        return f"<untranscribed:{word.language}>"
     return _NON_WORD.sub("", word.text.lower())
 
 
@@ -72,6 +79,8 @@ class Committed:
     language: str
     words: list[TimedWord]
     lag_seconds: float  # worst delay between a word's audio arriving and its commit
+    # Speech the model could not write: no text, no words, its times kept.
+    untranscribed: bool = False
 
 
 @dataclass
@@ -137,13 +146,7 @@ class StreamSession:
             self.language_probability = result.language_probability
 
         words = [
-            TimedWord(
-                w.start + self.buffer_offset,
-                w.end + self.buffer_offset,
-                w.text,
-                w.probability,
-                w.language,
-            )
+            replace(w, start=w.start + self.buffer_offset, end=w.end + self.buffer_offset)
             for w in result.words
         ]
         words = self._drop_already_committed(words)
@@ -191,15 +194,24 @@ class StreamSession:
         for before, now in zip(previous, current, strict=False):
             if _key(before) != _key(now) or not _key(now):
                 break
+            if now.untranscribed and abs(now.start - before.start) > MARKER_START_TOLERANCE:
+                break  # a different stretch: the part was cut elsewhere this time
             agreed.append(now)
         return agreed
 
     def _commit(self, words: list[TimedWord]) -> list[Committed]:
-        """One committed piece per run of words decoded in one language."""
+        """One committed piece per run of words decoded in one language; a stretch marked
+        untranscribed is a piece of its own."""
         now = self.clock()
         runs: list[list[TimedWord]] = []
         for word in words:
-            if runs and (word.language or self.language) == (runs[-1][0].language or self.language):
+            previous = runs[-1][-1] if runs else None
+            if (
+                previous is not None
+                and not word.untranscribed
+                and not previous.untranscribed
+                and (word.language or self.language) == (previous.language or self.language)
+            ):
                 runs[-1].append(word)
             else:
                 runs.append([word])
@@ -212,8 +224,9 @@ class StreamSession:
                     end=run[-1].end,
                     text="".join(w.text for w in run).strip(),
                     language=run[0].language or self.language,
-                    words=run,
+                    words=[] if run[0].untranscribed else run,
                     lag_seconds=round(max(0.0, lag), 3),
+                    untranscribed=run[0].untranscribed,
                 )
             )
         self.committed.extend(pieces)
