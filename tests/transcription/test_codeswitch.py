@@ -155,7 +155,7 @@ def test_a_live_mixed_stream_commits_the_uzbek_and_the_russian_as_they_come(mode
     """The live session, stepped as the stream worker steps it, with the real model: each
     language is committed as its own piece, the Uzbek before the Russian starts, not only at
     `stop`."""
-    from transcription.streaming import ChunkResult, StreamConfig, StreamSession, TimedWord
+    from uzwhisper.asr.streaming import ChunkResult, StreamConfig, StreamSession, TimedWord
 
     _, audio, switch_at = joined
     cache: engine.LanguageCache = {}
