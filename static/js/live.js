@@ -1,78 +1,72 @@
 // Live page: microphone (AudioWorklet → 16 kHz PCM16) or a file paced in real time, streamed over
 // the /ws/stream/ WebSocket; committed text in black, the unstable tail in grey.
-(function () {
-  "use strict";
-  const root = document.getElementById("live");
-  const recordButton = document.getElementById("record-button");
-  const stopButton = document.getElementById("stop-button");
-  const fileInput = document.getElementById("file-input");
-  const speedSelect = document.getElementById("file-speed");
-  const statusLine = document.getElementById("live-status");
-  const errorLine = document.getElementById("live-error");
-  const committedEl = document.getElementById("live-committed");
-  const partialEl = document.getElementById("live-partial");
-  const saved = document.getElementById("live-saved");
-  let socket = null;
-  let audio = null;      // {context, stream, node} while the microphone is open
-  let pacer = null;      // interval id while a file streams
-  let lastLanguage = "";
+import { clearError, errorText, showError } from "./lib/errors.js";
+import { openSocket } from "./lib/socket.js";
 
-  function setBusy(active) {
-    recordButton.disabled = active;
-    fileInput.disabled = active;
-    stopButton.disabled = !active;
+const root = document.getElementById("live");
+const recordButton = document.getElementById("record-button");
+const stopButton = document.getElementById("stop-button");
+const fileInput = document.getElementById("file-input");
+const speedSelect = document.getElementById("file-speed");
+const statusLine = document.getElementById("live-status");
+const errorLine = document.getElementById("live-error");
+const committedEl = document.getElementById("live-committed");
+const partialEl = document.getElementById("live-partial");
+const saved = document.getElementById("live-saved");
+let connection = null; // the stream's socket (lib/socket.js) while one is open
+let audio = null;      // {context, stream, node} while the microphone is open
+let pacer = null;      // interval id while a file streams
+let lastLanguage = "";
+
+function setBusy(active) {
+  recordButton.disabled = active;
+  fileInput.disabled = active;
+  stopButton.disabled = !active;
+}
+
+function reset() {
+  committedEl.textContent = "";
+  partialEl.textContent = "";
+  clearError(errorLine);
+  saved.hidden = true;
+  lastLanguage = "";
+}
+
+function addCommitted(message) {
+  if (message.language && message.language !== lastLanguage) {
+    const badge = document.createElement("span");
+    badge.className = "lang";
+    badge.textContent = message.language;
+    committedEl.append(badge);
+    lastLanguage = message.language;
   }
-
-  function showError(message) {
-    errorLine.textContent = message;
-    errorLine.hidden = false;
+  const piece = document.createElement("span");
+  piece.className = "committed";
+  piece.dataset.start = message.start;
+  if (message.untranscribed) {
+    // Speech the model could not write: shown as a gap, saved with the session for annotators.
+    piece.classList.add("untranscribed");
+    piece.textContent = "[speech, not transcribed] ";
+  } else {
+    piece.textContent = `${message.text} `;
   }
+  committedEl.append(piece);
+}
 
-  function reset() {
-    committedEl.textContent = "";
-    partialEl.textContent = "";
-    errorLine.hidden = true;
-    saved.hidden = true;
-    lastLanguage = "";
-  }
-
-  function addCommitted(message) {
-    if (message.language && message.language !== lastLanguage) {
-      const badge = document.createElement("span");
-      badge.className = "lang";
-      badge.textContent = message.language;
-      committedEl.append(badge);
-      lastLanguage = message.language;
-    }
-    const piece = document.createElement("span");
-    piece.className = "committed";
-    piece.dataset.start = message.start;
-    if (message.untranscribed) {
-      // Speech the model could not write: shown as a gap, saved with the session for annotators.
-      piece.classList.add("untranscribed");
-      piece.textContent = "[speech, not transcribed] ";
-    } else {
-      piece.textContent = `${message.text} `;
-    }
-    committedEl.append(piece);
-  }
-
-  function open(onReady) {
-    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${window.location.host}${root.dataset.ws}`);
-    socket.binaryType = "arraybuffer";
-    socket.addEventListener("open", () => {
+function open(onReady) {
+  connection = openSocket(root.dataset.ws, {
+    binaryType: "arraybuffer",
+    onOpen(stream) {
       statusLine.textContent = "Waiting for a free transcription slot (or for the model to load)…";
-      socket.send(JSON.stringify({
+      stream.sendJson({
         type: "start",
         language: document.getElementById("live-language").value,
         initial_prompt: document.getElementById("live-prompt").value,
         sample_rate: 16000,
         format: "pcm16",
-      }));
-    });
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data);
+      });
+    },
+    onMessage(message) {
       if (message.type === "ready") {
         statusLine.textContent = "Listening…";
         onReady();
@@ -84,7 +78,7 @@
         addCommitted(message);
       } else if (message.type === "error") {
         const retry = message.retry_after_s ? ` Try again in ${message.retry_after_s} s.` : "";
-        showError(`${message.message}${retry}`);
+        showError(errorLine, `${errorText(message)}${retry}`);
       } else if (message.type === "done") {
         partialEl.textContent = "";
         statusLine.textContent = `Done: ${message.duration_s.toFixed(1)} s of audio.`;
@@ -93,95 +87,94 @@
           saved.hidden = false;
         }
       }
-    });
-    socket.addEventListener("close", () => {
+    },
+    onClose() {
       stopSources();
       setBusy(false);
-      socket = null;
-    });
-  }
+      connection = null;
+    },
+  });
+}
 
-  function send(buffer) {
-    if (socket && socket.readyState === WebSocket.OPEN) socket.send(buffer);
-  }
+function send(buffer) {
+  if (connection) connection.send(buffer);
+}
 
-  function stopSources() {
-    if (pacer) { clearInterval(pacer); pacer = null; }
-    if (audio) {
-      audio.stream.getTracks().forEach((track) => track.stop());
-      audio.context.close();
-      audio = null;
-    }
+function stopSources() {
+  if (pacer) { clearInterval(pacer); pacer = null; }
+  if (audio) {
+    audio.stream.getTracks().forEach((track) => track.stop());
+    audio.context.close();
+    audio = null;
   }
+}
 
-  function stop() {
-    stopSources();
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: "stop" }));
-      statusLine.textContent = "Finishing…";
-      stopButton.disabled = true;
-    }
+function stop() {
+  stopSources();
+  if (connection && connection.sendJson({ type: "stop" })) {
+    statusLine.textContent = "Finishing…";
+    stopButton.disabled = true;
   }
+}
 
-  async function record() {
-    reset();
-    let stream;
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true } });
-    } catch (error) {
-      showError(`The microphone is not available: ${error.message}`);
-      return;
-    }
-    setBusy(true);
-    open(async () => {
-      // Ask for 16 kHz; the worklet resamples if the browser keeps its own rate.
-      const context = new AudioContext({ sampleRate: 16000 });
-      await context.audioWorklet.addModule(root.dataset.worklet);
-      const source = context.createMediaStreamSource(stream);
-      const node = new AudioWorkletNode(context, "pcm-framer");
-      node.port.onmessage = (event) => send(event.data);
-      source.connect(node);
-      audio = { context, stream, node };
-    });
+async function record() {
+  reset();
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true } });
+  } catch (error) {
+    showError(errorLine, `The microphone is not available: ${error.message}`);
+    return;
   }
+  setBusy(true);
+  open(async () => {
+    // Ask for 16 kHz; the worklet resamples if the browser keeps its own rate.
+    const context = new AudioContext({ sampleRate: 16000 });
+    await context.audioWorklet.addModule(root.dataset.worklet);
+    const source = context.createMediaStreamSource(stream);
+    const node = new AudioWorkletNode(context, "pcm-framer");
+    node.port.onmessage = (event) => send(event.data);
+    source.connect(node);
+    audio = { context, stream, node };
+  });
+}
 
-  async function streamFile(file) {
-    reset();
-    setBusy(true);
-    statusLine.textContent = "Decoding the file…";
-    let samples;
-    try {
-      const decoded = await new AudioContext().decodeAudioData(await file.arrayBuffer());
-      const offline = new OfflineAudioContext(1, Math.ceil(decoded.duration * 16000), 16000);
-      const source = offline.createBufferSource();
-      source.buffer = decoded;
-      source.connect(offline.destination);
-      source.start();
-      samples = (await offline.startRendering()).getChannelData(0);
-    } catch (error) {
-      showError(`This file could not be decoded in the browser: ${error.message || error}`);
-      setBusy(false);
-      return;
-    }
-    const speed = Number(speedSelect.value);
-    open(() => {
-      let offset = 0;
-      pacer = setInterval(() => {
-        if (offset >= samples.length) { stop(); return; }
-        const chunk = samples.subarray(offset, offset + 1600);
-        offset += 1600;
-        const pcm = new Int16Array(chunk.length);
-        for (let i = 0; i < chunk.length; i++) {
-          const v = Math.max(-1, Math.min(1, chunk[i]));
-          pcm[i] = v < 0 ? v * 0x8000 : v * 0x7fff;
-        }
-        send(pcm.buffer);
-      }, 100 / speed);
-    });
+async function streamFile(file) {
+  reset();
+  setBusy(true);
+  statusLine.textContent = "Decoding the file…";
+  let samples;
+  try {
+    const decoded = await new AudioContext().decodeAudioData(await file.arrayBuffer());
+    const offline = new OfflineAudioContext(1, Math.ceil(decoded.duration * 16000), 16000);
+    const source = offline.createBufferSource();
+    source.buffer = decoded;
+    source.connect(offline.destination);
+    source.start();
+    samples = (await offline.startRendering()).getChannelData(0);
+  } catch (error) {
+    showError(errorLine, `This file could not be decoded in the browser: ${error.message || error}`);
+    setBusy(false);
+    return;
   }
+  const speed = Number(speedSelect.value);
+  open(() => {
+    let offset = 0;
+    pacer = setInterval(() => {
+      if (offset >= samples.length) { stop(); return; }
+      const chunk = samples.subarray(offset, offset + 1600);
+      offset += 1600;
+      const pcm = new Int16Array(chunk.length);
+      for (let i = 0; i < chunk.length; i++) {
+        const v = Math.max(-1, Math.min(1, chunk[i]));
+        pcm[i] = v < 0 ? v * 0x8000 : v * 0x7fff;
+      }
+      send(pcm.buffer);
+    }, 100 / speed);
+  });
+}
 
-  recordButton.addEventListener("click", record);
-  stopButton.addEventListener("click", stop);
-  fileInput.addEventListener("change", () => { if (fileInput.files[0]) streamFile(fileInput.files[0]); });
-  window.addEventListener("beforeunload", stop);
-})();
+recordButton.addEventListener("click", record);
+stopButton.addEventListener("click", stop);
+fileInput.addEventListener("change", () => { if (fileInput.files[0]) streamFile(fileInput.files[0]); });
+window.addEventListener("beforeunload", stop);
