@@ -176,6 +176,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # The exchange tables: kombu's default is `control/` in the working directory.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         # The file transport polls; its default second would add up to 1 s to every job.
         "polling_interval": 0.1,
