@@ -31,8 +31,7 @@ SPEECH = ROOT / "tests" / "data" / "speech"
 def build_audio(minutes: float, target: Path) -> float:
     import numpy as np
 
-    from tests.audio_helpers import write_audio
-    from uzwhisper.lib.audio import decode_to_array
+    from uzwhisper.lib.audio import decode_to_array, write_audio
 
     clips = [decode_to_array(p) for p in sorted((SPEECH / "ru").glob("*.wav"))]
     gap = np.zeros(8000, dtype=np.float32)

@@ -44,6 +44,15 @@ def _load_manifest() -> dict[str, Clip]:
 CLIPS = _load_manifest()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def static_root() -> None:
+    """Pages go through WhiteNoise here as in the web process, which makes STATIC_ROOT as it
+    starts (uzwhisper.asgi); without it WhiteNoise warns on every test client."""
+    from uzwhisper.local_dirs import make_static_root
+
+    make_static_root()
+
+
 @pytest.fixture(scope="session")
 def clips() -> dict[str, Clip]:
     return CLIPS

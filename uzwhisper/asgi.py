@@ -7,7 +7,11 @@ from collections.abc import Callable
 
 from django.core.asgi import get_asgi_application
 
+from uzwhisper.local_dirs import make_static_root
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uzwhisper.settings")
+# WhiteNoise looks for STATIC_ROOT as the handler below loads the middleware.
+make_static_root()
 # Django must be set up before anything imports models (consumers, routing).
 django_asgi_app = get_asgi_application()
 

@@ -110,8 +110,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Made by the web process as it starts (uzwhisper.asgi), not here.
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
@@ -170,12 +170,14 @@ BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # The folders are made by a worker as it starts and by a producer before it publishes
+    # (uzwhisper.celery), not here: importing settings creates no folder.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # The exchange tables: kombu's default is `control/` in the working directory.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
         # The file transport polls; its default second would add up to 1 s to every job.
         "polling_interval": 0.1,

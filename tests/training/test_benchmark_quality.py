@@ -12,6 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import CLIPS, ROOT
+from training.benchmarks import Evaluated
+from training.codeswitch_eval import hypothesis_words, reference_tag_agreement
 from uzwhisper.lib.metrics import normalise
 
 pytestmark = pytest.mark.django_db
@@ -147,12 +149,11 @@ def test_benchmark_writes_the_page_and_json_from_its_own_run(tiny_speech, tmp_pa
 
 
 def test_hypothesis_edits_are_split_by_the_part_they_fall_in():
-    script = load_script()
     row = SimpleNamespace(text="salom dunyo привет мир", word_languages=["uz", "uz", "ru", "ru"])
     item = {"index": 0, "hypothesis": "salom xxx dunyo yyy привет мир zzz"}
-    evaluated = script.Evaluated({"items": [item]}, {0: row}, wall_seconds=0.0)
+    evaluated = Evaluated({"items": [item]}, {0: row}, wall_seconds=0.0)
 
-    figures, left_out = script.hypothesis_words(evaluated)
+    figures, left_out = hypothesis_words(evaluated.result["items"], evaluated.rows)
 
     parts = figures.as_dict()["by_part"]
     assert left_out == 0
@@ -171,9 +172,8 @@ def test_hypothesis_edits_are_split_by_the_part_they_fall_in():
 
 
 def test_rows_whose_word_languages_do_not_fit_are_left_out():
-    script = load_script()
     row = SimpleNamespace(text="salom dunyo", word_languages=["uz"])
-    evaluated = script.Evaluated({"items": [{"index": 0, "hypothesis": "salom"}]}, {0: row}, 0.0)
+    evaluated = Evaluated({"items": [{"index": 0, "hypothesis": "salom"}]}, {0: row}, 0.0)
 
-    assert script.hypothesis_words(evaluated)[1] == 1
-    assert script.reference_tag_agreement([row])[1] == 1
+    assert hypothesis_words(evaluated.result["items"], evaluated.rows)[1] == 1
+    assert reference_tag_agreement([row])[1] == 1

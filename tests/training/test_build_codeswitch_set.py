@@ -1,4 +1,5 @@
-"""The code-switched set builder joins real Uzbek and Russian clips."""
+"""The code-switched set builder (`training.codeswitch_set`, run by
+`scripts/build_codeswitch_set.py`) joins real Uzbek and Russian clips."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import importlib.util
 import json
 import sys
 
+import pytest
+
 from tests.conftest import ROOT, SPEECH
+from training.codeswitch_set import build
 from training.manifests import read_manifest
 from uzwhisper.lib.audio import decode_to_array
 
@@ -25,7 +29,7 @@ def load_builder():
 
 
 def test_joined_clips_have_both_texts_and_known_word_languages(tmp_path):
-    rows = load_builder().build(speech_dir=SPEECH, out_dir=tmp_path, pairs=2, gap_s=0.5)
+    rows = build(speech_dir=SPEECH, out_dir=tmp_path, pairs=2, gap_s=0.5)
 
     first, second = rows
     assert first["audio"] == "cs-01-uz-ru.wav"
@@ -51,3 +55,26 @@ def test_joined_clips_have_both_texts_and_known_word_languages(tmp_path):
     manifest = read_manifest(tmp_path / "manifest.jsonl")
     assert manifest.skipped == []
     assert all(row.is_code_switched for row in manifest.rows)
+
+
+def test_the_script_writes_the_set_where_it_is_told(tmp_path, capsys):
+    out = tmp_path / "set"
+    argv = ["--speech", str(SPEECH), "--out", str(out), "--pairs", "1", "--gap", "0.2"]
+
+    assert load_builder().main(argv) == 0
+
+    [row] = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert (out / row["audio"]).is_file()
+    assert row["parts"][1]["start"] - row["parts"][0]["end"] == pytest.approx(0.2)
+    assert f"1 code-switched clips ({row['duration_s']:.1f} s)" in capsys.readouterr().out
+
+
+def test_the_script_needs_clips_of_both_languages(tmp_path):
+    speech = tmp_path / "speech"
+    speech.mkdir()
+    lines = (SPEECH / "manifest.jsonl").read_text().splitlines()
+    uzbek_only = [line for line in lines if json.loads(line)["language"] == "uz"]
+    (speech / "manifest.jsonl").write_text("\n".join(uzbek_only) + "\n")
+
+    with pytest.raises(SystemExit, match="needs both Uzbek and Russian clips"):
+        load_builder().main(["--speech", str(speech), "--out", str(tmp_path / "set")])

@@ -14,11 +14,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from tests.conftest import CLIPS, SPEECH
+from training.codeswitch_set import build
 from training.models import EvaluationItem, EvaluationRun
 from training.selectors import EVALUATION_STALE_AFTER
 
 from .helpers import EvaluateProcess, make_run_running, wait_until, write_manifest
-from .test_build_codeswitch_set import load_builder
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def small_manifest(tmp_path) -> Path:
     (source / "manifest.jsonl").write_text(
         "\n".join(_row(c.path, source, c.text, c.language) for c in (UZ, RU)), encoding="utf-8"
     )
-    joined = load_builder().build(speech_dir=source, out_dir=tmp_path / "cs", pairs=1)[0]
+    joined = build(speech_dir=source, out_dir=tmp_path / "cs", pairs=1)[0]
     lines = [
         _row(RU.path, tmp_path, RU.text, "ru", source="Asterisk prompts, ru"),
         _row(UZ.path, tmp_path, UZ.text, "uz", source="ISSAI USC, test", speaker="1131474547"),

@@ -1,7 +1,8 @@
-"""Audio inspection and decoding with PyAV. Django-free.
+"""Audio inspection, decoding and encoding with PyAV. Django-free.
 
 `inspect_audio` decodes a whole file once (without resampling) so that corrupt, truncated, silent
 and over-long audio is refused at upload, before a job exists, instead of failing in a worker.
+`write_audio` encodes samples (a built evaluation set, test audio in other formats).
 """
 
 from __future__ import annotations
@@ -155,3 +156,42 @@ def decode_to_array(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> np.n
     if not chunks:
         return np.zeros(0, dtype=np.float32)
     return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+# format name -> (container, codec, a sample rate the codec accepts)
+AUDIO_FORMATS = {
+    "mp3": ("mp3", "libmp3lame", 16000),
+    "ogg": ("ogg", "libopus", 48000),
+    "opus": ("opus", "libopus", 48000),
+    "flac": ("flac", "flac", 16000),
+    "m4a": ("ipod", "aac", 16000),
+    "webm": ("webm", "libopus", 48000),
+    "wav": ("wav", "pcm_s16le", 16000),
+}
+
+
+def write_audio(
+    samples: np.ndarray, path: Path, *, rate: int = SAMPLE_RATE, fmt: str = "wav"
+) -> Path:
+    """Encode mono float32 `samples` (at `rate`) into `path` as `fmt` (a key of AUDIO_FORMATS)."""
+    container_name, codec, codec_rate = AUDIO_FORMATS[fmt]
+    with av.open(str(path), "w", format=container_name) as out:
+        stream = out.add_stream(codec, rate=codec_rate, layout="mono")
+        assert isinstance(stream, av.AudioStream)  # for the type checker: an audio codec
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=codec_rate)
+        frame_size = 1024
+        pcm = samples.astype(np.float32)
+        for offset in range(0, len(pcm), frame_size):
+            frame = av.AudioFrame.from_ndarray(
+                pcm[offset : offset + frame_size].reshape(1, -1), format="flt", layout="mono"
+            )
+            frame.sample_rate = rate
+            for resampled in resampler.resample(frame):
+                for packet in stream.encode(resampled):
+                    out.mux(packet)
+        for resampled in resampler.resample(None):
+            for packet in stream.encode(resampled):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
