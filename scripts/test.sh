@@ -11,7 +11,9 @@ PY=.venv/bin/python
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-echo "==> mypy (Django-free modules)"
+echo "==> import rules (DESIGN.md; pyproject.toml [tool.importlinter])"
+.venv/bin/lint-imports
+echo "==> mypy"
 .venv/bin/mypy
 echo "==> migrations"
 $PY manage.py makemigrations --check --dry-run

@@ -32,7 +32,7 @@ def test_a_job_queued_on_a_fresh_file_broker_is_delivered(first, user, ru_clip, 
         """What the web process does once the upload is committed."""
         code = (
             "import django; django.setup();"
-            "from transcription.services import job_enqueue;"
+            "from transcription.services.jobs import job_enqueue;"
             f"job_enqueue(job_id='{job.id}')"
         )
         child_env = process_env(CELERY_ASR_QUEUE=queue, **env)

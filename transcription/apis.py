@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from .exports import EXPORT_FORMATS, transcript_export, transcript_json
 from .models import Job
 from .selectors import job_get_for_user, job_list
-from .services import check_upload_size, job_cancel, job_create, job_delete
+from .services.jobs import check_upload_size, job_cancel, job_create, job_delete
 
 
 class JobPagination(PageNumberPagination):

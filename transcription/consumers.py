@@ -17,12 +17,12 @@ from django.conf import settings
 from uzwhisper.errors import ApplicationError
 
 from .models import Job
+from .payloads import segment_payload
 from .selectors import (
     job_get_for_user,
     job_group,
     job_segments,
     job_status_payload,
-    segment_payload,
 )
 
 WATCH_INTERVAL_SECONDS = 0.25

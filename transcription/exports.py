@@ -12,7 +12,8 @@ from uzwhisper.errors import ApplicationError
 from uzwhisper.lib.subtitles import to_srt, to_txt, to_vtt
 
 from .models import Job
-from .selectors import job_segments, job_status_payload, segment_payload
+from .payloads import segment_payload
+from .selectors import job_segments, job_status_payload
 
 EXPORT_FORMATS = ("txt", "srt", "vtt", "json")
 _CONTENT_TYPES = {

@@ -33,8 +33,9 @@ from uzwhisper.errors import ApplicationError
 from uzwhisper.lib.subtitles import to_srt, to_txt, to_vtt
 
 from .models import Job
-from .selectors import job_segments, segment_payload
-from .services import check_upload_size, job_create
+from .payloads import segment_payload
+from .selectors import job_segments
+from .services.jobs import check_upload_size, job_create
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 TIMESTAMP_GRANULARITIES = ("word", "segment")

@@ -85,29 +85,3 @@ def job_status_payload(*, job: Job) -> dict:
         "code_mixing_index": job.code_mixing_index,
         "switch_points": job.switch_points,
     }
-
-
-def segment_payload(segment: Segment, words: list[Word] | None = None) -> dict:
-    words = list(segment.words.all()) if words is None else words
-    return {
-        "index": segment.index,
-        "start": round(segment.start, 3),
-        "end": round(segment.end, 3),
-        "text": segment.text,
-        "text_latin": segment.text_latin,
-        "language": segment.language,
-        "code_mixing_index": segment.code_mixing_index,
-        "avg_logprob": round(segment.avg_logprob, 4),
-        "no_speech_prob": round(segment.no_speech_prob, 4),
-        "untranscribed": segment.untranscribed,
-        "words": [
-            {
-                "start": round(w.start, 3),
-                "end": round(w.end, 3),
-                "text": w.text,
-                "probability": round(w.probability, 4),
-                "language": w.language,
-            }
-            for w in words
-        ],
-    }

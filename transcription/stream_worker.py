@@ -38,6 +38,8 @@ from uzwhisper.asr.streaming import ChunkResult, Committed, StreamConfig, Stream
 from uzwhisper.db import orm_in_thread
 
 from . import live_protocol as protocol
+from .payloads import final_payload
+from .services.transcripts import LanguageTags, language_tags
 from .serving import engine_config
 
 logger = logging.getLogger(__name__)
@@ -47,29 +49,17 @@ def event(payload: dict) -> dict:
     return {"type": "stream.event", "payload": payload}
 
 
-def committed_payload(piece: Committed) -> dict:
-    from uzwhisper.lib.langid import tag_words
-
-    tags = tag_words([w.text for w in piece.words]) if piece.words else []
-    return {
-        "type": "final",
-        "start": round(piece.start, 3),
-        "end": round(piece.end, 3),
-        "text": piece.text,
-        "language": piece.language,
-        "lag_s": piece.lag_seconds,
-        "untranscribed": piece.untranscribed,
-        "words": [
-            {
-                "start": round(w.start, 3),
-                "end": round(w.end, 3),
-                "text": w.text,
-                "probability": round(w.probability, 4),
-                "language": tag,
-            }
-            for w, tag in zip(piece.words, tags, strict=True)
-        ],
-    }
+def committed_payload(piece: Committed, tags: LanguageTags) -> dict:
+    return final_payload(
+        start=piece.start,
+        end=piece.end,
+        text=piece.text,
+        language=piece.language,
+        lag_s=piece.lag_seconds,
+        untranscribed=piece.untranscribed,
+        words=piece.words,
+        tags=tags.tags,
+    )
 
 
 @dataclass
@@ -87,6 +77,17 @@ class LiveSession:
     stepping: asyncio.Task | None = None
     finishing: bool = False
     lags: list[float] = field(default_factory=list)
+    # Language tags of committed pieces, by position in `stream.committed`: computed once for
+    # the `final` message and kept for saving the session.
+    tags: dict[int, LanguageTags] = field(default_factory=dict)
+
+    def tags_of(self, index: int) -> LanguageTags:
+        if index not in self.tags:
+            piece = self.stream.committed[index]
+            self.tags[index] = language_tags(
+                [w.text for w in piece.words], text=piece.text, language=piece.language
+            )
+        return self.tags[index]
 
     def write(self, pcm: bytes) -> None:
         self.wav.writeframes(pcm)
@@ -327,9 +328,11 @@ class StreamWorker:
             await self._publish(session, committed)
 
     async def _publish(self, session: LiveSession, committed: list[Committed]) -> None:
-        for piece in committed:
+        # `committed` are the newest pieces, last in the stream's list.
+        first = len(session.stream.committed) - len(committed)
+        for index, piece in enumerate(committed, start=first):
             session.lags.append(piece.lag_seconds)
-            await self._send(session, committed_payload(piece))
+            await self._send(session, committed_payload(piece, session.tags_of(index)))
         await self._send(
             session,
             {
@@ -398,7 +401,7 @@ class StreamWorker:
 
     @orm_in_thread
     def _save(self, session: LiveSession):
-        from .services import StreamSegment, stream_job_save
+        from .services.live import StreamSegment, stream_job_save
 
         stream = session.stream
         return stream_job_save(
@@ -410,8 +413,16 @@ class StreamWorker:
             initial_prompt=session.config.initial_prompt,
             vad_filter=session.vad_filter,
             segments=[
-                StreamSegment(c.start, c.end, c.text, c.words, c.language, c.untranscribed)
-                for c in stream.committed
+                StreamSegment(
+                    c.start,
+                    c.end,
+                    c.text,
+                    c.words,
+                    c.language,
+                    c.untranscribed,
+                    tags=session.tags_of(index),
+                )
+                for index, c in enumerate(stream.committed)
             ],
             model_id=self.model.model_id if self.model else "",
             processing_s=stream.decode_seconds,

@@ -10,7 +10,7 @@ from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from . import services
+from .services import jobs, runs
 
 logger = logging.getLogger(__name__)
 
@@ -24,24 +24,24 @@ logger = logging.getLogger(__name__)
 )
 def transcribe_job(self, job_id: str) -> None:
     try:
-        services.job_transcribe(job_id=job_id)
-    except services.JobBusy as busy:
+        runs.job_transcribe(job_id=job_id)
+    except runs.JobBusy as busy:
         # Redelivered while the lease of the worker that died is still fresh: come back later.
         raise self.retry(countdown=busy.retry_in, max_retries=None) from busy
     except (OperationalError, InterfaceError) as exc:
         if self.request.retries >= self.max_retries:
-            services.job_mark_failed(job_id=job_id, code="database_unavailable", message=str(exc))
+            jobs.job_mark_failed(job_id=job_id, code="database_unavailable", message=str(exc))
             return
         raise self.retry(exc=exc, countdown=2**self.request.retries) from exc
     except SoftTimeLimitExceeded:
-        services.job_mark_failed(
+        jobs.job_mark_failed(
             job_id=job_id,
             code="time_limit",
             message="Transcription took longer than the configured time limit.",
         )
     except Exception as exc:
         logger.exception("Job %s failed", job_id)
-        services.job_mark_failed(
+        jobs.job_mark_failed(
             job_id=job_id,
             code="internal_error",
             message=f"Transcription failed: {exc.__class__.__name__}: {exc}",
@@ -81,4 +81,4 @@ def on_worker_ready(sender, **kwargs) -> None:
 
 @shared_task(ignore_result=True)
 def requeue_stale_jobs() -> None:
-    services.jobs_requeue_stale()
+    jobs.jobs_requeue_stale()

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.audio_helpers import write_audio
 from tests.conftest import CLIPS, wait_for_job
-from transcription.services import (
+from transcription.services.transcripts import (
     language_tags,
     transcript_language_units,
     transcript_switches,

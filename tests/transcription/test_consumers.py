@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 
 from tests.conftest import wait_for_job
 from tests.factories import TokenFactory, UserFactory, make_job
-from transcription.services import job_enqueue
+from transcription.services.jobs import job_enqueue
 from uzwhisper.asgi import application
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from transcription.models import Job
-from transcription.services import StreamSegment, stream_job_save
+from transcription.services.live import StreamSegment, stream_job_save
 from uzwhisper.asr.streaming import TimedWord
 
 pytestmark = pytest.mark.django_db

@@ -73,7 +73,7 @@ def test_audio_supports_range_requests_for_seeking(logged_in, user, ru_clip):
 
 def test_upload_limit_reads_the_same_on_the_page_in_errors_and_in_the_readme(logged_in, settings):
     from tests.conftest import ROOT
-    from transcription.services import check_upload_size
+    from transcription.services.jobs import check_upload_size
     from uzwhisper.errors import ApplicationError
 
     assert settings.MAX_UPLOAD_BYTES == 200 * 1024 * 1024  # the default

@@ -138,7 +138,7 @@ def test_a_job_left_running_by_a_dead_worker_is_queued_again(user, ru_clip, cele
 
     from django.utils import timezone
 
-    from transcription.services import jobs_requeue_stale
+    from transcription.services.jobs import jobs_requeue_stale
 
     long_ago = timezone.now() - timedelta(minutes=10)
     abandoned = make_job(owner=user, path=ru_clip.path, status="running", heartbeat_at=long_ago)
