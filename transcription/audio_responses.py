@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from asgiref.sync import sync_to_async
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 
 from uzwhisper.lib.byte_ranges import RangeNotSatisfiable, parse_byte_range
 
@@ -56,7 +57,7 @@ class FileChunks:
 
 def audio_file_response(
     *, handle: BinaryIO, size: int, content_type: str, range_header: str | None
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The response for a stored file of `size` bytes open in `handle`, which it takes over
     (and closes)."""
     try:

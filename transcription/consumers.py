@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth.models import User
 
 from uzwhisper.errors import ApplicationError
 
@@ -29,7 +31,7 @@ WATCH_INTERVAL_SECONDS = 0.25
 
 
 @database_sync_to_async
-def _snapshot(user, job_id, after_index: int) -> tuple[dict, list[dict]]:
+def _snapshot(user: User, job_id: str, after_index: int) -> tuple[dict, list[dict]]:
     job = job_get_for_user(user=user, job_id=job_id)
     segments = [segment_payload(s) for s in job_segments(job=job).filter(index__gt=after_index)]
     return job_status_payload(job=job), segments
@@ -67,7 +69,7 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
                 await self.watcher
         await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs) -> None:
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
@@ -95,7 +97,7 @@ class JobProgressConsumer(AsyncJsonWebsocketConsumer):
             self.last_index = segments[-1]["index"]
         self.last_status = status
 
-    async def _watch_database(self, user) -> None:
+    async def _watch_database(self, user: User) -> None:
         while self.last_status and self.last_status["status"] not in Job.FINISHED_STATUSES:
             await asyncio.sleep(WATCH_INTERVAL_SECONDS)
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from rest_framework import status
 
@@ -19,7 +19,7 @@ def job_group(job_id: uuid.UUID | str) -> str:
 
 def job_list(
     *,
-    user: AbstractBaseUser,
+    user: User,
     status: str | None = None,
     source: str | None = None,
     search: str | None = None,
@@ -49,7 +49,7 @@ def job_list(
     return jobs.order_by("-created_at")
 
 
-def job_get_for_user(*, user: AbstractBaseUser, job_id: uuid.UUID | str) -> Job:
+def job_get_for_user(*, user: User, job_id: uuid.UUID | str) -> Job:
     """The job if `user` owns it; the same 404 whether it is missing or someone else's."""
     try:
         job_uuid = uuid.UUID(str(job_id))

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
+from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -54,7 +55,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     # --- from the client -----------------------------------------------------------------------
 
-    async def receive(self, text_data=None, bytes_data=None) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         self.last_activity = time.monotonic()
         if bytes_data is not None:
             await self._audio(bytes_data)
@@ -224,7 +225,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 await self.close(code=protocol.CLOSE_NORMAL)
                 return
 
-    async def _error(self, code: str, message: str, **extra) -> None:
+    async def _error(self, code: str, message: str, **extra: Any) -> None:
         await self._send_json(protocol.error(code, message, **extra))
 
     async def _send_json(self, payload: dict) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
@@ -22,7 +23,7 @@ logger = logging.getLogger(__name__)
     soft_time_limit=settings.TRANSCRIBE_TIME_LIMIT_SECONDS,
     time_limit=settings.TRANSCRIBE_TIME_LIMIT_SECONDS + 60,
 )
-def transcribe_job(self, job_id: str) -> None:
+def transcribe_job(self: Task, job_id: str) -> None:
     try:
         runs.job_transcribe(job_id=job_id)
     except runs.JobBusy as busy:
@@ -48,7 +49,7 @@ def transcribe_job(self, job_id: str) -> None:
         )
 
 
-def _preload_model(consumer_queues) -> None:
+def _preload_model(consumer_queues: dict[str, Any] | None) -> None:
     from uzwhisper.asr import engine
 
     from . import serving
@@ -63,7 +64,7 @@ def _preload_model(consumer_queues) -> None:
 
 
 @worker_process_init.connect
-def load_model_in_pool_process(**kwargs) -> None:
+def load_model_in_pool_process(**kwargs: Any) -> None:
     """Load Whisper when a prefork pool process starts, so the first job does not pay for it."""
     from celery import current_app
 
@@ -71,7 +72,7 @@ def load_model_in_pool_process(**kwargs) -> None:
 
 
 @worker_ready.connect
-def on_worker_ready(sender, **kwargs) -> None:
+def on_worker_ready(sender: Any, **kwargs: Any) -> None:
     """Preload the model in a solo worker (tasks run in the main process, where
     worker_process_init never fires), and take back jobs a dead worker left running."""
     if "solo" in type(sender.controller.pool).__module__:

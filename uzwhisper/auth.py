@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -12,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
+from rest_framework.request import Request
 
 
 def token_from_authorization(header: bytes | str) -> str | None:
@@ -38,13 +40,13 @@ def user_for_token(key: str) -> AbstractBaseUser | None:
 
 
 class BearerOrTokenAuthentication(TokenAuthentication):
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         key = token_from_authorization(get_authorization_header(request))
         if key is not None:
             return self.authenticate_credentials(key)
         return super().authenticate(request)
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return "Bearer"
 
 
@@ -54,7 +56,7 @@ class BearerOrTokenScheme(OpenApiAuthenticationExtension):
     target_class = BearerOrTokenAuthentication
     name = "bearerAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -71,10 +73,10 @@ def _socket_user(key: str) -> AbstractBaseUser | AnonymousUser:
 class TokenQueryAuthMiddleware:
     """Sets scope["user"] from `?token=` or an `Authorization` header when the session gave none."""
 
-    def __init__(self, app):
+    def __init__(self, app: Any) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         user = scope.get("user")
         if user is None or not user.is_authenticated:
             key = parse_qs(scope.get("query_string", b"").decode()).get("token", [""])[0]
@@ -91,10 +93,10 @@ class BrowserOriginValidator(OriginValidator):
     """Browsers always send Origin, and it must be one of ALLOWED_HOSTS (no cross-site socket can
     ride a session cookie). Programs send none and must authenticate with a token instead."""
 
-    def __init__(self, application):
+    def __init__(self, application: Any) -> None:
         super().__init__(application, settings.ALLOWED_HOSTS)
 
-    def valid_origin(self, parsed_origin) -> bool:
+    def valid_origin(self, parsed_origin: Any) -> bool:
         if parsed_origin is None:
             return True
         return super().valid_origin(parsed_origin)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -66,7 +66,7 @@ def check_upload_size(size: int | None) -> None:
 
 def job_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     audio: UploadedFile,
     language: str = Job.Language.AUTO,
     beam_size: int | None = None,
@@ -83,7 +83,7 @@ def job_create(
         try:
             info = inspect_audio(path, max_seconds=settings.MAX_AUDIO_SECONDS)
         except AudioError as exc:
-            code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            code: int = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
             if exc.code != "audio_too_long":
                 code = status.HTTP_422_UNPROCESSABLE_ENTITY
             raise ApplicationError(exc.code, exc.message, status_code=code) from exc
@@ -133,7 +133,7 @@ def job_enqueue(*, job_id: uuid.UUID) -> None:
         )
 
 
-def job_publish_status(job_id: uuid.UUID) -> None:
+def job_publish_status(job_id: uuid.UUID | str) -> None:
     """Tell the job's page and API clients its status, once the transaction commits."""
     job = Job.objects.filter(id=job_id).first()
     if job is not None:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -50,7 +51,7 @@ def stream_job_save(
     vad_filter: bool = True,
     model_id: str,
     processing_s: float,
-    started_at,
+    started_at: datetime,
 ) -> Job | None:
     """Store a finished live session as an ordinary, finished job (source live): its audio and
     its committed transcript. A session that received no audio leaves nothing."""

@@ -118,7 +118,7 @@ def local_audio_path(audio: FieldFile) -> Iterator[Path]:
         return
     except NotImplementedError:
         pass
-    suffix = Path(audio.name).suffix
+    suffix = Path(audio.name or "").suffix
     with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
         with audio.open("rb") as source:
             shutil.copyfileobj(source, tmp)
