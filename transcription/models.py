@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.text import Truncator
 
+from uzwhisper.asr.languages import LANGUAGE_MODE_LABELS, LANGUAGE_MODES
+
 
 def job_audio_path(job: Job, filename: str) -> str:
     # The stored name never contains the user's filename: that lives in original_name.
@@ -22,11 +24,12 @@ class Job(models.Model):
         FAILED = "failed"
         CANCELLED = "cancelled"
 
-    class Language(models.TextChoices):
-        AUTO = "auto"
-        UZBEK = "uz"
-        RUSSIAN = "ru"
-        MIXED = "mixed"  # each stretch of speech decoded in its own language (code-switching)
+    # The modes of uzwhisper.asr.languages (mixed: each stretch of speech decoded in its own
+    # language, for code-switching).
+    # django-stubs types only the class form of TextChoices, not Enum's functional API.
+    Language = models.TextChoices(  # type: ignore[call-overload]
+        "Language", [(mode.upper(), (mode, LANGUAGE_MODE_LABELS[mode])) for mode in LANGUAGE_MODES]
+    )
 
     class Source(models.TextChoices):
         """The entry point that created the job."""

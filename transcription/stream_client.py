@@ -19,8 +19,11 @@ from collections.abc import Iterator
 
 from websockets.sync.client import connect
 
+from transcription import live_protocol as protocol
+from uzwhisper.asr.languages import LANGUAGE_MODES, SAMPLE_RATE
+
 FRAME_SECONDS = 0.1
-FRAME_BYTES = int(16000 * FRAME_SECONDS) * 2
+FRAME_BYTES = int(SAMPLE_RATE * FRAME_SECONDS) * 2
 
 
 def file_frames(path: str) -> Iterator[bytes]:
@@ -57,16 +60,16 @@ def stream(
         ws.send(
             json.dumps(
                 {
-                    "type": "start",
+                    "type": protocol.START,
                     "language": language,
-                    "sample_rate": 16000,
-                    "format": "pcm16",
+                    "sample_rate": SAMPLE_RATE,
+                    "format": protocol.FORMATS[0],
                     "initial_prompt": prompt,
                 }
             )
         )
         first = json.loads(ws.recv(timeout=30))
-        if first["type"] != "ready":
+        if first["type"] != protocol.READY:
             return first
 
         def send_all() -> None:
@@ -74,27 +77,27 @@ def stream(
             sent = 0.0
             for frame in frames:
                 ws.send(frame)
-                sent += len(frame) / 32000
+                sent += len(frame) / (2 * SAMPLE_RATE)  # PCM16: two bytes a sample
                 delay = started + sent / speed - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            ws.send(json.dumps({"type": "stop"}))
+            ws.send(json.dumps({"type": protocol.STOP}))
 
         sender = threading.Thread(target=send_all, daemon=True)
         sender.start()
         for raw in ws:
             message = json.loads(raw)
-            if message["type"] == "partial":
+            if message["type"] == protocol.PARTIAL:
                 out.write(f"\r\x1b[2K… {message['text']}")
-            elif message["type"] == "final":
+            elif message["type"] == protocol.FINAL:
                 out.write(
                     f"\r\x1b[2K[{message['start']:7.2f}-{message['end']:7.2f} "
                     f"{message['language']}] {message['text']}\n"
                 )
-            elif message["type"] == "error":
+            elif message["type"] == protocol.ERROR:
                 out.write(f"\r\x1b[2Kerror {message['code']}: {message['message']}\n")
                 result = message
-            elif message["type"] == "done":
+            elif message["type"] == protocol.DONE:
                 result = message
                 break
             out.flush()
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", help="ws://host:port/ws/stream/")
     parser.add_argument("source", help="an audio file, or - for raw 16 kHz PCM16 on stdin")
     parser.add_argument("--token", required=True, help="API token")
-    parser.add_argument("--language", default="auto", choices=["auto", "uz", "ru"])
+    parser.add_argument("--language", default="auto", choices=LANGUAGE_MODES)
     parser.add_argument("--prompt", default="")
     parser.add_argument("--speed", type=float, default=1.0)
     args = parser.parse_args(argv)
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         prompt=args.prompt,
         speed=args.speed,
     )
-    if done.get("type") != "done":
+    if done.get("type") != protocol.DONE:
         print(f"stream ended without done: {done}", file=sys.stderr)
         return 1
     print(

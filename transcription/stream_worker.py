@@ -34,6 +34,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from uzwhisper.asr import engine
+from uzwhisper.asr.languages import SAMPLE_RATE
 from uzwhisper.asr.streaming import ChunkResult, Committed, StreamConfig, StreamSession, TimedWord
 from uzwhisper.db import orm_in_thread
 
@@ -242,7 +243,7 @@ class StreamWorker:
         wav = wave.open(handle, "wb")  # noqa: SIM115
         wav.setnchannels(1)
         wav.setsampwidth(2)
-        wav.setframerate(16000)
+        wav.setframerate(SAMPLE_RATE)
         session = LiveSession(
             id=message["session"],
             owner_id=message["owner_id"],

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from uzwhisper.asr.languages import LANGUAGE_MODE_DESCRIPTIONS, SAMPLE_RATE
 from uzwhisper.errors import ApplicationError
 from uzwhisper.lib.units import format_mib
 
@@ -34,7 +35,7 @@ def _owned_job_or_404(request: HttpRequest, job_id) -> Job:
 def upload_page(request: HttpRequest) -> HttpResponse:
     context = {
         "accepted": ACCEPTED_AUDIO,
-        "languages": Job.Language.choices,
+        "languages": list(LANGUAGE_MODE_DESCRIPTIONS.items()),
         "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
         "max_upload": format_mib(settings.MAX_UPLOAD_BYTES),
         "max_minutes": round(settings.MAX_AUDIO_SECONDS / 60),
@@ -45,7 +46,11 @@ def upload_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def live_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "transcription/live.html")
+    return render(
+        request,
+        "transcription/live.html",
+        {"languages": list(LANGUAGE_MODE_DESCRIPTIONS.items()), "sample_rate": SAMPLE_RATE},
+    )
 
 
 @login_required

@@ -4,6 +4,8 @@ import { clearError, errorText, showError } from "./lib/errors.js";
 import { openSocket } from "./lib/socket.js";
 
 const root = document.getElementById("live");
+// The server's one sample rate (uzwhisper.asr.languages), rendered into the page.
+const SAMPLE_RATE = Number(root.dataset.sampleRate);
 const recordButton = document.getElementById("record-button");
 const stopButton = document.getElementById("stop-button");
 const fileInput = document.getElementById("file-input");
@@ -62,7 +64,7 @@ function open(onReady) {
         type: "start",
         language: document.getElementById("live-language").value,
         initial_prompt: document.getElementById("live-prompt").value,
-        sample_rate: 16000,
+        sample_rate: SAMPLE_RATE,
         format: "pcm16",
       });
     },
@@ -129,10 +131,12 @@ async function record() {
   setBusy(true);
   open(async () => {
     // Ask for 16 kHz; the worklet resamples if the browser keeps its own rate.
-    const context = new AudioContext({ sampleRate: 16000 });
+    const context = new AudioContext({ sampleRate: SAMPLE_RATE });
     await context.audioWorklet.addModule(root.dataset.worklet);
     const source = context.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(context, "pcm-framer");
+    const node = new AudioWorkletNode(context, "pcm-framer", {
+      processorOptions: { targetRate: SAMPLE_RATE },
+    });
     node.port.onmessage = (event) => send(event.data);
     source.connect(node);
     audio = { context, stream, node };
@@ -146,7 +150,7 @@ async function streamFile(file) {
   let samples;
   try {
     const decoded = await new AudioContext().decodeAudioData(await file.arrayBuffer());
-    const offline = new OfflineAudioContext(1, Math.ceil(decoded.duration * 16000), 16000);
+    const offline = new OfflineAudioContext(1, Math.ceil(decoded.duration * SAMPLE_RATE), SAMPLE_RATE);
     const source = offline.createBufferSource();
     source.buffer = decoded;
     source.connect(offline.destination);
@@ -162,8 +166,8 @@ async function streamFile(file) {
     let offset = 0;
     pacer = setInterval(() => {
       if (offset >= samples.length) { stop(); return; }
-      const chunk = samples.subarray(offset, offset + 1600);
-      offset += 1600;
+      const chunk = samples.subarray(offset, offset + SAMPLE_RATE / 10); // 100 ms
+      offset += SAMPLE_RATE / 10;
       const pcm = new Int16Array(chunk.length);
       for (let i = 0; i < chunk.length; i++) {
         const v = Math.max(-1, Math.min(1, chunk[i]));

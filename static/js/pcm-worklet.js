@@ -1,11 +1,13 @@
 // AudioWorklet: mono Float32 at the context's rate in, 16 kHz PCM16 frames of 100 ms out.
 class PcmFramer extends AudioWorkletProcessor {
-  constructor() {
+  constructor(options) {
     super();
-    this.ratio = sampleRate / 16000; // `sampleRate` is the worklet scope's global
+    // The server's rate, from the page; `sampleRate` is the worklet scope's global.
+    this.targetRate = options.processorOptions.targetRate;
+    this.ratio = sampleRate / this.targetRate;
     this.position = 0;               // fractional read position into the incoming stream
     this.previous = 0;
-    this.frame = new Int16Array(1600);
+    this.frame = new Int16Array(this.targetRate / 10);
     this.filled = 0;
   }
 
@@ -23,7 +25,7 @@ class PcmFramer extends AudioWorkletProcessor {
       this.frame[this.filled++] = clamped < 0 ? clamped * 0x8000 : clamped * 0x7fff;
       if (this.filled === this.frame.length) {
         this.port.postMessage(this.frame.buffer, [this.frame.buffer]);
-        this.frame = new Int16Array(1600);
+        this.frame = new Int16Array(this.targetRate / 10);
         this.filled = 0;
       }
       this.position += this.ratio;

@@ -17,3 +17,10 @@ LANGUAGE_MODE_LABELS = {
     "ru": "Russian",
     "mixed": "Mixed",
 }
+# What the pages' language menus say for each mode.
+LANGUAGE_MODE_DESCRIPTIONS = {
+    "auto": "Detect (Uzbek or Russian)",
+    "uz": "Uzbek",
+    "ru": "Russian",
+    "mixed": "Mixed: Uzbek and Russian in one recording",
+}
