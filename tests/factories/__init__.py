@@ -1,0 +1,26 @@
+"""A factory per model (factory_boy), one module per app; the names are re-exported here."""
+
+from __future__ import annotations
+
+from .accounts import TokenFactory, UserFactory
+from .training import EvaluationRunFactory
+from .transcription import (
+    JobFactory,
+    SegmentFactory,
+    WordFactory,
+    make_job,
+    make_segment,
+    silent_wav,
+)
+
+__all__ = [
+    "EvaluationRunFactory",
+    "JobFactory",
+    "SegmentFactory",
+    "TokenFactory",
+    "UserFactory",
+    "WordFactory",
+    "make_job",
+    "make_segment",
+    "silent_wav",
+]
