@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from tests.conftest import ARTIFACTS, CLIPS, PYTHON, ROOT, Clip, process_env
+from tests.support import ARTIFACTS, CLIPS, PYTHON, ROOT, Clip, process_env
 from training.manifests import Manifest, ManifestRow, SkippedLine
 from training.models import EvaluationRun
 from training.services import evaluation_item_create, evaluation_run_create, evaluation_run_finish

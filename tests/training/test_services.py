@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from tests.conftest import CLIPS
+from tests.support import CLIPS
 from training import services
 from training.manifests import read_manifest
 from training.models import EvaluationRun
