@@ -10,7 +10,6 @@ from .transcription import (
     WordFactory,
     make_job,
     make_segment,
-    silent_wav,
 )
 
 __all__ = [
@@ -22,5 +21,4 @@ __all__ = [
     "WordFactory",
     "make_job",
     "make_segment",
-    "silent_wav",
 ]

@@ -2,45 +2,34 @@
 
 from __future__ import annotations
 
-import atexit
-import functools
 import hashlib
-import shutil
-import tempfile
 import uuid
 from pathlib import Path
 
 import factory
-import numpy as np
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from tests.support import CLIPS
 from transcription.models import Job, Segment, Word
-from uzwhisper.asr.languages import SAMPLE_RATE
-from uzwhisper.lib.audio import inspect_audio, write_audio
+from uzwhisper.lib.audio import inspect_audio
 
 from .accounts import UserFactory
 
-
-@functools.cache
-def silent_wav(seconds: float = 1.0) -> Path:
-    """A WAV file of `seconds` of silence, written once per test process."""
-    folder = Path(tempfile.mkdtemp(prefix="uzwhisper-test-silence-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    samples = np.zeros(int(SAMPLE_RATE * seconds), dtype=np.float32)
-    return write_audio(samples, folder / f"silence-{seconds:g}s.wav")
+# What a job holds unless told otherwise: real speech (10.5 s, Russian) a worker can transcribe.
+DEFAULT_CLIP = "demo-nogo"
 
 
 class JobFactory(factory.django.DjangoModelFactory):
-    """A queued job (no task sent) whose audio is stored like an upload's: `audio_path`, e.g. a
-    clip from tests/data/speech, else a second of generated silence. Name, size, hash, duration
-    and codec are those of that file."""
+    """A queued job (no task sent) whose audio is stored like an upload's: the file at
+    `audio_path` (a clip of tests/data/speech unless given). Name, size, hash, duration and codec
+    are that file's."""
 
     class Meta:
         model = Job
 
     class Params:
-        audio_path = factory.LazyFunction(silent_wav)
+        audio_path = CLIPS[DEFAULT_CLIP].path
         audio_bytes = factory.LazyAttribute(lambda o: Path(o.audio_path).read_bytes())
         audio_info = factory.LazyAttribute(
             lambda o: inspect_audio(Path(o.audio_path), max_seconds=24 * 3600)
