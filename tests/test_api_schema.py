@@ -8,7 +8,7 @@ import re
 import pytest
 from django.test import Client
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.django_db
 

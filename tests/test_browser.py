@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import ARTIFACTS
+from tests.support import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -128,7 +128,7 @@ def mic_page(user, tmp_path):
     from playwright.sync_api import sync_playwright
 
     from tests.audio_helpers import write_audio
-    from tests.conftest import CLIPS
+    from tests.support import CLIPS
     from uzwhisper.lib.audio import decode_to_array
 
     speech = decode_to_array(CLIPS["demo-nogo"].path)
@@ -191,7 +191,7 @@ def test_mixed_job_page_colours_words_by_language(
     import numpy as np
 
     from tests.audio_helpers import write_audio
-    from tests.conftest import CLIPS
+    from tests.support import CLIPS
     from uzwhisper.lib.audio import decode_to_array
 
     joined = write_audio(

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from tests.conftest import ARTIFACTS
 from tests.factories import UserFactory, make_job, make_segment
+from tests.support import ARTIFACTS
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

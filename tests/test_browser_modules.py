@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import ARTIFACTS
 from tests.factories import make_job, make_segment
+from tests.support import ARTIFACTS
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

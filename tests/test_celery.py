@@ -10,8 +10,8 @@ import time
 import pytest
 from django.conf import settings
 
-from tests.conftest import PYTHON, ROOT, ChildProcess, process_env, start_worker, wait_for_job
 from tests.factories import make_job
+from tests.support import PYTHON, ROOT, ChildProcess, process_env, start_worker, wait_for_job
 from transcription.models import Job
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

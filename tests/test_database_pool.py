@@ -16,9 +16,8 @@ import pytest
 from django.conf import settings
 from django.db import OperationalError, connection
 
-from tests.asgi_servers import AsgiServer, start_asgi_server
-from tests.conftest import PYTHON, ROOT, process_env
 from tests.factories import TokenFactory, make_job
+from tests.support import PYTHON, ROOT, AsgiServer, process_env, start_asgi_server
 
 POOL_MAX_SIZE = 4  # per server worker process
 SERVER_APP_NAME = "uzwhisper-pool-test-server"

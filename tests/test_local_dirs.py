@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import PYTHON, ROOT
+from tests.support import PYTHON, ROOT
 from uzwhisper.local_dirs import broker_folders
 
 # The embedded defaults: SQLite, the file broker, no Redis.

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import ARTIFACTS, ROOT, free_port
+from tests.support import ARTIFACTS, ROOT, free_port
 from transcription.stream_client import file_frames, stream
 
 pytestmark = pytest.mark.slow

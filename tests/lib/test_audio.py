@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.audio_helpers import FORMATS, convert, write_audio
-from tests.conftest import CLIPS
+from tests.support import CLIPS
 from uzwhisper.lib.audio import AudioError, decode_to_array, inspect_audio
 
 RU = CLIPS["demo-nogo"]

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from tests.conftest import ARTIFACTS, CLIPS, PYTHON, ROOT, Clip, process_env
+from tests.factories import EvaluationRunFactory
+from tests.support import ARTIFACTS, CLIPS, PYTHON, ROOT, Clip, process_env
 from training.manifests import Manifest, ManifestRow, SkippedLine
 from training.models import EvaluationRun
 from training.services import evaluation_item_create, evaluation_run_create, evaluation_run_finish
@@ -125,19 +126,15 @@ def wait_until(condition: Callable[[], object], *, timeout: float, what: str) ->
 def make_run_running(*, heartbeat_age: timedelta) -> EvaluationRun:
     """A run still `running`, one clip scored, whose process last showed progress
     `heartbeat_age` ago."""
-    rows = [row("vm-sorry", 1)]
-    manifest = Manifest(path=Path("/data/dev.jsonl"), rows=rows, skipped=[])
-    run = evaluation_run_create(manifest=manifest, model_path="/models/whisper-base")
+    run = EvaluationRunFactory(heartbeat_at=timezone.now() - heartbeat_age)
     evaluation_item_create(
         run=run,
         index=0,
-        row=rows[0],
+        row=row("vm-sorry", 1),
         language_requested="ru",
         language_decoded="ru",
         hypothesis="Извините, ваш выбор не понят системой.",
         duration_s=2.6,
         processing_seconds=0.3,
     )
-    EvaluationRun.objects.filter(id=run.id).update(heartbeat_at=timezone.now() - heartbeat_age)
-    run.refresh_from_db()
     return run

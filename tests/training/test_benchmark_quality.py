@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.conftest import CLIPS, ROOT
+from tests.support import CLIPS, ROOT
 from training.benchmarks import Evaluated
 from training.codeswitch_eval import hypothesis_words, reference_tag_agreement
 from uzwhisper.lib.metrics import normalise

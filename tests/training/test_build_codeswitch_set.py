@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, SPEECH
+from tests.support import ROOT, SPEECH
 from training.codeswitch_set import build
 from training.manifests import read_manifest
 from uzwhisper.lib.audio import decode_to_array

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.conftest import CLIPS, SPEECH
+from tests.support import CLIPS, SPEECH
 from training.codeswitch_set import build
 from training.models import EvaluationItem, EvaluationRun
 from training.selectors import EVALUATION_STALE_AFTER

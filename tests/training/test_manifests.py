@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLIPS
+from tests.support import CLIPS
 from training.manifests import ManifestError, default_run_name, read_manifest
 
 RU = CLIPS["vm-sorry"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from tests.conftest import CLIPS
+from tests.factories import EvaluationRunFactory
+from tests.support import CLIPS
 from training import services
 from training.manifests import read_manifest
 from training.models import EvaluationRun
@@ -117,9 +118,7 @@ def test_a_run_name_becomes_one_safe_file_name(name, expected):
 def test_a_run_silent_past_the_limit_is_stale_and_is_stopped_with_its_clips():
     dead = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER + timedelta(seconds=5))
     alive = make_run_running(heartbeat_age=EVALUATION_STALE_AFTER - timedelta(seconds=30))
-    finished = make_run()
-    long_ago = timezone.now() - timedelta(days=1)
-    EvaluationRun.objects.filter(id=finished.id).update(heartbeat_at=long_ago)
+    finished = EvaluationRunFactory(done=True, heartbeat_at=timezone.now() - timedelta(days=1))
     assert list(evaluation_runs_stale()) == [dead]
     assert {r.id: r.is_stale for r in evaluation_run_list()} == {
         dead.id: True,

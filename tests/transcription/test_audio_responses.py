@@ -15,8 +15,8 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from tests.asgi_servers import AsgiServer, open_files, proc_status_kib, start_asgi_server
 from tests.factories import UserFactory
+from tests.support import AsgiServer, open_files, proc_status_kib, start_asgi_server
 from transcription.audio_responses import CHUNK_BYTES, FileChunks, audio_file_response
 from transcription.models import Job
 

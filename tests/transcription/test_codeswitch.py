@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.audio_helpers import write_audio
-from tests.conftest import CLIPS, wait_for_job
+from tests.support import CLIPS, wait_for_job
 from transcription.services.transcripts import (
     language_tags,
     transcript_language_units,

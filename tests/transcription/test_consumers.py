@@ -8,8 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from tests.conftest import wait_for_job
 from tests.factories import TokenFactory, UserFactory, make_job
+from tests.support import wait_for_job
 from transcription.services.jobs import job_enqueue
 from uzwhisper.asgi import application
 

@@ -6,7 +6,7 @@ import jiwer
 import pytest
 from django.conf import settings
 
-from tests.conftest import CLIPS
+from tests.support import CLIPS
 from uzwhisper.asr import engine, scripts
 from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
 from uzwhisper.lib.audio import decode_to_array

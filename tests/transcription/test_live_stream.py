@@ -17,8 +17,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.conftest import ROOT, process_env
 from tests.factories import TokenFactory
+from tests.support import ROOT, process_env
 from transcription.models import Job
 from transcription.stream_client import file_frames, stream
 

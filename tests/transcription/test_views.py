@@ -72,7 +72,7 @@ def test_audio_supports_range_requests_for_seeking(logged_in, user, ru_clip):
 
 
 def test_upload_limit_reads_the_same_on_the_page_in_errors_and_in_the_readme(logged_in, settings):
-    from tests.conftest import ROOT
+    from tests.support import ROOT
     from transcription.services.jobs import check_upload_size
     from uzwhisper.errors import ApplicationError
 

@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from kombu import Connection
 
 from tests.audio_helpers import concatenate
-from tests.conftest import CLIPS, start_worker, wait_for_job
 from tests.factories import make_job
+from tests.support import CLIPS, start_worker, wait_for_job
 from transcription.models import Job, Segment, Word
 from transcription.tasks import transcribe_job
 

@@ -1,0 +1,24 @@
+"""A factory per model (factory_boy), one module per app; the names are re-exported here."""
+
+from __future__ import annotations
+
+from .accounts import TokenFactory, UserFactory
+from .training import EvaluationRunFactory
+from .transcription import (
+    JobFactory,
+    SegmentFactory,
+    WordFactory,
+    make_job,
+    make_segment,
+)
+
+__all__ = [
+    "EvaluationRunFactory",
+    "JobFactory",
+    "SegmentFactory",
+    "TokenFactory",
+    "UserFactory",
+    "WordFactory",
+    "make_job",
+    "make_segment",
+]
