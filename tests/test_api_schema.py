@@ -16,6 +16,7 @@ SOCKET_MODULES = [
     ROOT / "transcription" / "consumers.py",
     ROOT / "transcription" / "stream_consumer.py",
     ROOT / "transcription" / "stream_worker.py",
+    ROOT / "transcription" / "live_protocol.py",
 ]
 
 
@@ -64,10 +65,16 @@ def test_the_websocket_protocols_are_described(schema):
     # close codes, read from the consumers and the stream worker themselves.
     source = "\n".join(path.read_text(encoding="utf-8") for path in SOCKET_MODULES)
     types = set(re.findall(r'"type": "([a-z_.]+)"', source))
+    types |= set(
+        re.findall(
+            r'^(?:START|STOP|READY|PARTIAL|FINAL|ACK|ERROR|DONE) = "([a-z_]+)"', source, re.M
+        )
+    )
     types = {t for t in types if not t.startswith("stream.")}  # channel-layer messages
-    codes = set(re.findall(r'_error\(\s*"([a-z_]+)"', source))
+    codes = set(re.findall(r'(?:_error|ProtocolError)\(\s*"([a-z_]+)"', source))
     codes |= set(re.findall(r'"code": "([a-z_]+)"', source))
     closes = set(re.findall(r"close\(code=(\d+)\)", source))
+    closes |= set(re.findall(r"^CLOSE_[A-Z_]+ = (\d+)", source, re.M))
     assert {"job.snapshot", "job.segment", "pong", "ready", "ack", "partial", "final"} <= types
     assert {"busy", "not_ready", "worker_lost", "stream_too_long"} <= codes
     assert {"4401", "4404", "1011", "1013"} <= closes
