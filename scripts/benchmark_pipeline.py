@@ -69,22 +69,21 @@ def pipeline_run(client, audio: Path, language: str) -> tuple[float, dict]:
     return elapsed, job
 
 
-def raw_run(model, audio: Path, language: str, beam_size: int, foreign: tuple[int, ...]) -> float:
-    """`foreign`: the language's suppressed tokens. The same decode the engine asks for, its
-    alphabet guard included, so that the ratio measures the application around the model."""
+def raw_run(model, audio: Path, seconds: float, language: str, beam_size: int) -> float:
+    """faster-whisper alone on the file, with exactly the arguments the engine passes
+    (`engine.decode_arguments`: alphabet guard, fallback budget), so that the ratio measures the
+    application around the model."""
     from uzwhisper.asr import engine
 
-    started = time.perf_counter()
-    segments, _ = model.transcribe(
-        str(audio),
-        language=language,
-        beam_size=beam_size,
+    arguments = engine.decode_arguments(
+        model,
+        language,
+        engine.TranscribeOptions(language=language, beam_size=beam_size),
+        duration=seconds,
         vad_filter=True,
-        word_timestamps=True,
-        condition_on_previous_text=False,
-        compression_ratio_threshold=engine.COMPRESSION_RATIO_THRESHOLD,
-        suppress_tokens=[-1, *foreign],
     )
+    started = time.perf_counter()
+    segments, _ = model.whisper.transcribe(str(audio), **arguments)
     for _ in segments:
         pass
     return time.perf_counter() - started
@@ -107,9 +106,8 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     import httpx
     from django.conf import settings
-    from faster_whisper import WhisperModel
 
-    from uzwhisper.asr import scripts as asr_scripts
+    from uzwhisper.asr import engine
     from uzwhisper.lib.model_bundle import assemble_bundled_model
 
     if str(settings.BUNDLED_MODEL_DIR) == settings.WHISPER_MODEL:
@@ -152,19 +150,20 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        model = WhisperModel(
-            settings.WHISPER_MODEL, device="cpu", compute_type="int8", cpu_threads=args.threads
+        model = engine.get_model(
+            engine.EngineConfig(
+                settings.WHISPER_MODEL, device="cpu", compute_type="int8", cpu_threads=args.threads
+            )
         )
-        foreign = asr_scripts.foreign_script_tokens(model.hf_tokenizer)[args.language]
         # Warm-up: the worker loads its model, caches fill, the raw model runs once.
         pipeline_run(client, audio, args.language)
-        raw_run(model, audio, args.language, beam_size, foreign)
+        raw_run(model, audio, duration, args.language, beam_size)
 
         pipeline_times, raw_times = [], []
         for run in range(args.runs):
             elapsed, job = pipeline_run(client, audio, args.language)
             pipeline_times.append(elapsed)
-            raw_times.append(raw_run(model, audio, args.language, beam_size, foreign))
+            raw_times.append(raw_run(model, audio, duration, args.language, beam_size))
             print(
                 f"run {run + 1}: pipeline {elapsed:.2f} s (worker {job['processing_s']:.2f} s), "
                 f"raw {raw_times[-1]:.2f} s",
