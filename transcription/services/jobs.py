@@ -64,6 +64,23 @@ def check_upload_size(size: int | None) -> None:
         )
 
 
+@contextlib.contextmanager
+def job_inserted_with_audio(job: Job, *, audio_path: Path) -> Iterator[Job]:
+    """Store `audio_path` as the new job's audio, then insert the row; the body runs in the
+    same transaction (the transcript, the enqueue on commit). If anything fails, the stored
+    audio is deleted again: nothing is left half-stored."""
+    with audio_path.open("rb") as handle:
+        job.audio.save(job.original_name, File(handle), save=False)
+    try:
+        with transaction.atomic():
+            job.full_clean()
+            job.save(force_insert=True)
+            yield job
+    except Exception:
+        job.audio.delete(save=False)
+        raise
+
+
 def job_create(
     *,
     owner: User,
@@ -104,16 +121,8 @@ def job_create(
             word_timestamps=word_timestamps,
             initial_prompt=initial_prompt,
         )
-        with path.open("rb") as handle:
-            job.audio.save(job.original_name, File(handle), save=False)
-    try:
-        with transaction.atomic():
-            job.full_clean()
-            job.save(force_insert=True)
+        with job_inserted_with_audio(job, audio_path=path):
             transaction.on_commit(lambda: job_enqueue(job_id=job.id))
-    except Exception:
-        job.audio.delete(save=False)
-        raise
     return job
 
 

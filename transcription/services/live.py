@@ -10,13 +10,12 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files import File
-from django.db import transaction
 from django.utils import timezone
 
 from uzwhisper.lib.audio import AudioError, inspect_audio
 
 from ..models import Job
+from .jobs import job_inserted_with_audio
 from .transcripts import (
     LanguageTags,
     transcript_create,
@@ -85,25 +84,17 @@ def stream_job_save(
         processing_s=round(processing_s, 3),
         real_time_factor=round(processing_s / max(info.duration_s, 1e-6), 4),
     )
-    with wav_path.open("rb") as handle:
-        job.audio.save(job.original_name, File(handle), save=False)
-    try:
-        with transaction.atomic():
-            job.full_clean()
-            job.save(force_insert=True)
-            stored = transcript_create(job_id=job.id, first_index=0, pieces=segments)
-            job.code_mixing_index, job.switch_points = transcript_switches(
-                transcript_language_units(
-                    [
-                        (segment.start, segment.language, [(w.start, w.language) for w in words])
-                        for segment, words in stored
-                    ]
-                )
+    with job_inserted_with_audio(job, audio_path=wav_path):
+        stored = transcript_create(job_id=job.id, first_index=0, pieces=segments)
+        job.code_mixing_index, job.switch_points = transcript_switches(
+            transcript_language_units(
+                [
+                    (segment.start, segment.language, [(w.start, w.language) for w in words])
+                    for segment, words in stored
+                ]
             )
-            job.save(update_fields=["code_mixing_index", "switch_points"])
-    except Exception:
-        job.audio.delete(save=False)
-        raise
+        )
+        job.save(update_fields=["code_mixing_index", "switch_points"])
     return job
 
 
