@@ -227,6 +227,12 @@ STREAM_WORKER_IN_PROCESS = env.bool(
     "STREAM_WORKER_IN_PROCESS", default=not CHANNEL_LAYER_CROSSES_PROCESSES
 )
 
+# --- Collection ----------
+# A clip offered to a validator is theirs alone this long (Common Voice leases its batches too).
+COLLECTION_LEASE_SECONDS = env.int("COLLECTION_LEASE_SECONDS", default=600)
+# Validators whose votes disagree with final verdicts more often than this are listed for admins.
+COLLECTION_DISAGREEMENT_THRESHOLD = env.float("COLLECTION_DISAGREEMENT_THRESHOLD", default=0.3)
+
 # --- Limits ----------
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 MAX_AUDIO_SECONDS = env.float("MAX_AUDIO_SECONDS", default=3 * 3600)

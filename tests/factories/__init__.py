@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .accounts import TokenFactory, UserFactory
+from .collection import ClipFactory, PromptFactory, VolunteerFactory, VoteFactory
 from .training import EvaluationRunFactory
 from .transcription import (
     JobFactory,
@@ -13,11 +14,15 @@ from .transcription import (
 )
 
 __all__ = [
+    "ClipFactory",
     "EvaluationRunFactory",
     "JobFactory",
+    "PromptFactory",
     "SegmentFactory",
     "TokenFactory",
     "UserFactory",
+    "VolunteerFactory",
+    "VoteFactory",
     "WordFactory",
     "make_job",
     "make_segment",

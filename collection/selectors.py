@@ -1,0 +1,52 @@
+"""Reads for the collection app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from .models import Clip, Prompt, Volunteer, Vote
+
+
+def prompts_for_recording(*, language: str | None = None) -> QuerySet[Prompt]:
+    """Prompts a volunteer may be asked to read: not hidden by reports, not banned; the ones
+    with the fewest clips first."""
+    prompts = Prompt.objects.filter(hidden=False, banned=False)
+    if language:
+        prompts = prompts.filter(language=language)
+    return prompts.annotate(clip_count=Count("clips")).order_by("clip_count", "id")
+
+
+@dataclass(frozen=True)
+class ValidatorAgreement:
+    volunteer: Volunteer
+    decided_votes: int  # votes on clips that have a verdict now
+    disagreements: int  # of those, votes against the verdict
+
+    @property
+    def disagreement_rate(self) -> float:
+        return self.disagreements / self.decided_votes if self.decided_votes else 0.0
+
+
+def validators_disagreement(*, minimum_votes: int = 10) -> list[ValidatorAgreement]:
+    """Each validator with at least `minimum_votes` votes on decided clips, and how often they
+    voted against the verdict; the most disagreeing first."""
+    decided = (Clip.Status.VALIDATED, Clip.Status.INVALIDATED)
+    against = Q(votes__clip__status=Clip.Status.VALIDATED, votes__is_valid=False) | Q(
+        votes__clip__status=Clip.Status.INVALIDATED, votes__is_valid=True
+    )
+    rows = (
+        Volunteer.objects.annotate(
+            decided_votes=Count("votes", filter=Q(votes__clip__status__in=decided)),
+            disagreements=Count("votes", filter=against),
+        )
+        .filter(decided_votes__gte=minimum_votes)
+        .order_by("-disagreements")
+    )
+    found = [ValidatorAgreement(v, v.decided_votes, v.disagreements) for v in rows]
+    return sorted(found, key=lambda row: row.disagreement_rate, reverse=True)
+
+
+def votes_of(*, volunteer: Volunteer) -> QuerySet[Vote]:
+    return Vote.objects.filter(voter=volunteer).select_related("clip")
