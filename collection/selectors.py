@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from .models import Clip, Prompt, Volunteer, Vote
@@ -46,6 +47,17 @@ def validators_disagreement(*, minimum_votes: int = 10) -> list[ValidatorAgreeme
     )
     found = [ValidatorAgreement(v, v.decided_votes, v.disagreements) for v in rows]
     return sorted(found, key=lambda row: row.disagreement_rate, reverse=True)
+
+
+def validators_to_review(*, minimum_votes: int = 10) -> list[ValidatorAgreement]:
+    """Validators whose disagreement rate is above COLLECTION_DISAGREEMENT_THRESHOLD: an admin
+    looks at them and may discount their votes."""
+    threshold = settings.COLLECTION_DISAGREEMENT_THRESHOLD
+    return [
+        row
+        for row in validators_disagreement(minimum_votes=minimum_votes)
+        if row.disagreement_rate > threshold
+    ]
 
 
 def votes_of(*, volunteer: Volunteer) -> QuerySet[Vote]:

@@ -8,7 +8,11 @@ import pytest
 from django.utils import timezone
 
 from collection.models import Clip, Prompt, Report, Vote
-from collection.selectors import prompts_for_recording, validators_disagreement
+from collection.selectors import (
+    prompts_for_recording,
+    validators_disagreement,
+    validators_to_review,
+)
 from collection.services import (
     PromptRow,
     clip_verdict,
@@ -171,3 +175,4 @@ def test_validators_who_disagree_with_verdicts_are_found():
         (agreeable, 3, 0),
     ]
     assert rows[0].disagreement_rate == 1.0
+    assert [r.volunteer for r in validators_to_review(minimum_votes=3)] == [contrarian]
