@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
@@ -58,6 +59,15 @@ def validators_to_review(*, minimum_votes: int = 10) -> list[ValidatorAgreement]
         for row in validators_disagreement(minimum_votes=minimum_votes)
         if row.disagreement_rate > threshold
     ]
+
+
+def clips_for_export(*, since: datetime | None = None) -> QuerySet[Clip]:
+    """Every clip with its prompt and speaker, oldest first; with `since`, only those recorded
+    after it (a dated delta). Erased volunteers' clips are gone with them."""
+    clips = Clip.objects.select_related("prompt", "volunteer").order_by("created_at", "id")
+    if since is not None:
+        clips = clips.filter(created_at__gt=since)
+    return clips
 
 
 def votes_of(*, volunteer: Volunteer) -> QuerySet[Vote]:
