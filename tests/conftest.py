@@ -20,6 +20,18 @@ from tests.support import (
 )
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> Iterator[None]:
+    """Each test gets its own channel layer instance. pytest-asyncio runs each async test on an
+    event loop of its own, and channels_redis keeps locks and connections bound to the loop that
+    first used them: a layer shared across tests fails with "bound to a different event loop"."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def static_root() -> None:
     """Pages go through WhiteNoise here as in the web process, which makes STATIC_ROOT as it
