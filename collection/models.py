@@ -119,7 +119,10 @@ def clip_audio_path(clip: Clip, filename: str) -> str:
 
 class Clip(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending"  # waiting for votes
+        CHECKING = "checking"  # stored; the model's transcript (CER) is being computed
+        UNCONFIRMED = "unconfirmed"  # passed the checks; the volunteer has not confirmed it yet
+        REFUSED = "refused"  # failed a check (checks["refusal"] says which); audio removed
+        PENDING = "pending"  # confirmed; waiting for votes
         VALIDATED = "validated"
         INVALIDATED = "invalidated"
 
@@ -137,7 +140,7 @@ class Clip(models.Model):
     sha256 = models.CharField(max_length=64)
     checks = models.JSONField(default=dict)  # the automatic checks' results
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=16, choices=Status.choices, default=Status.CHECKING, db_index=True
     )
     up_votes = models.PositiveIntegerField(default=0)
     down_votes = models.PositiveIntegerField(default=0)
@@ -196,3 +199,23 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reason} report on prompt {self.prompt_id}"
+
+
+class TelegramState(models.Model):
+    """python-telegram-bot's persistence (conversation states, user and chat data), one JSON
+    document per key, so a conversation survives a bot restart and several bot processes share
+    it. `kind` is one of conversation/user/chat/bot/callback; `key` the conversation name plus
+    its key, the user id or the chat id."""
+
+    kind = models.CharField(max_length=16)
+    key = models.CharField(max_length=128)
+    data = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "key"], name="one_telegram_state_per_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"telegram {self.kind} {self.key}"

@@ -61,10 +61,19 @@ def validators_to_review(*, minimum_votes: int = 10) -> list[ValidatorAgreement]
     ]
 
 
+# Confirmed clips: waiting for votes (Common Voice's "other"), validated or invalidated.
+EXPORTED_STATUSES = (Clip.Status.PENDING, Clip.Status.VALIDATED, Clip.Status.INVALIDATED)
+
+
 def clips_for_export(*, since: datetime | None = None) -> QuerySet[Clip]:
     """Every clip with its prompt and speaker, oldest first; with `since`, only those recorded
-    after it (a dated delta). Erased volunteers' clips are gone with them."""
-    clips = Clip.objects.select_related("prompt", "volunteer").order_by("created_at", "id")
+    after it (a dated delta). Erased volunteers' clips are gone with them; clips still being
+    checked, refused by the checks or not confirmed by their speaker are not exported."""
+    clips = (
+        Clip.objects.filter(status__in=EXPORTED_STATUSES)
+        .select_related("prompt", "volunteer")
+        .order_by("created_at", "id")
+    )
     if since is not None:
         clips = clips.filter(created_at__gt=since)
     return clips

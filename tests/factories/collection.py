@@ -58,6 +58,7 @@ class ClipFactory(factory.django.DjangoModelFactory):
     volunteer = factory.SubFactory(VolunteerFactory)
     speaker_profile = factory.LazyAttribute(lambda o: o.volunteer.profile())
     source = Clip.Source.WEB
+    status = Clip.Status.PENDING
     audio = factory.LazyAttribute(
         lambda o: ContentFile(o.audio_bytes, name=Path(o.audio_path).name)
     )
