@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from .models import Clip, Prompt, Volunteer, Vote
 
@@ -81,3 +81,84 @@ def clips_for_export(*, since: datetime | None = None) -> QuerySet[Clip]:
 
 def votes_of(*, volunteer: Volunteer) -> QuerySet[Vote]:
     return Vote.objects.filter(voter=volunteer).select_related("clip")
+
+
+# --- the Telegram bot ---
+
+
+def volunteer_by_telegram_id(*, telegram_id: int) -> Volunteer | None:
+    return Volunteer.objects.filter(telegram_id=telegram_id).first()
+
+
+def prompt_for_volunteer(
+    *, volunteer: Volunteer, exclude: list[int] | None = None
+) -> Prompt | None:
+    """The next prompt for `volunteer` to read: one they have not recorded (nor skipped, in
+    `exclude`), with the fewest clips."""
+    prompts = prompts_for_recording().exclude(clips__volunteer=volunteer)
+    if exclude:
+        prompts = prompts.exclude(id__in=exclude)
+    return prompts.first()
+
+
+def prompt_get(*, prompt_id: int) -> Prompt | None:
+    return Prompt.objects.filter(id=prompt_id).first()
+
+
+def clip_of_volunteer(*, clip_id: str, volunteer: Volunteer) -> Clip | None:
+    """One of `volunteer`'s own clips, with its prompt; None when it is not theirs or gone."""
+    return Clip.objects.filter(id=clip_id, volunteer=volunteer).select_related("prompt").first()
+
+
+def clip_for_validation(*, clip_id: str) -> Clip | None:
+    return Clip.objects.filter(id=clip_id).select_related("prompt").first()
+
+
+def clip_audio_bytes(*, clip: Clip) -> bytes:
+    with clip.audio.open("rb") as audio:
+        return audio.read()
+
+
+# Clips that count as recorded: confirmed by their speaker (see EXPORTED_STATUSES).
+RECORDED_STATUSES = EXPORTED_STATUSES
+
+
+@dataclass(frozen=True)
+class VolunteerStats:
+    recorded: int  # clips they recorded and confirmed
+    validated: int  # of those, validated by others
+    votes: int  # votes they cast
+
+
+def volunteer_stats(*, volunteer: Volunteer) -> VolunteerStats:
+    clips = Clip.objects.filter(volunteer=volunteer).aggregate(
+        recorded=Count("id", filter=Q(status__in=RECORDED_STATUSES)),
+        validated=Count("id", filter=Q(status=Clip.Status.VALIDATED)),
+    )
+    return VolunteerStats(
+        recorded=clips["recorded"],
+        validated=clips["validated"],
+        votes=Vote.objects.filter(voter=volunteer).count(),
+    )
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    volunteer_id: int
+    name: str  # the start of their pseudonym: never a Telegram name or id
+    recorded: int
+    votes: int
+
+
+def volunteers_leaderboard(*, limit: int = 10) -> list[LeaderboardRow]:
+    """The volunteers who contributed most (confirmed clips plus votes), most first."""
+    rows = (
+        Volunteer.objects.annotate(
+            recorded=Count("clips", filter=Q(clips__status__in=RECORDED_STATUSES), distinct=True),
+            voted=Count("votes", distinct=True),
+        )
+        .filter(Q(recorded__gt=0) | Q(voted__gt=0))
+        .annotate(score=F("recorded") + F("voted"))
+        .order_by("-score", "id")[:limit]
+    )
+    return [LeaderboardRow(v.id, v.pseudonym.hex[:6], v.recorded, v.voted) for v in rows]

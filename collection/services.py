@@ -170,11 +170,15 @@ def volunteer_update_profile(*, volunteer: Volunteer, **profile: str) -> Volunte
 
 
 def clips_lease_for_validation(
-    *, validator: Volunteer, limit: int = 5, language: str | None = None
+    *,
+    validator: Volunteer,
+    limit: int = 5,
+    language: str | None = None,
+    exclude: Iterable[uuid.UUID | str] = (),
 ) -> list[Clip]:
     """Up to `limit` pending clips for `validator`: not their own, not voted on by them, not
-    leased to someone else; the fewest votes first, then the oldest. Each is leased to them
-    for COLLECTION_LEASE_SECONDS."""
+    leased to someone else, not in `exclude` (the clips they skipped); the fewest votes first,
+    then the oldest. Each is leased to them for COLLECTION_LEASE_SECONDS."""
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.COLLECTION_LEASE_SECONDS)
     with transaction.atomic():
@@ -186,6 +190,9 @@ def clips_lease_for_validation(
         )
         if language:
             candidates = candidates.filter(prompt__language=language)
+        excluded = list(exclude)
+        if excluded:
+            candidates = candidates.exclude(id__in=excluded)
         chosen = list(
             candidates.annotate(vote_count=F("up_votes") + F("down_votes"))
             .order_by("vote_count", "created_at")
@@ -252,3 +259,24 @@ def vote_cast(*, clip_id: uuid.UUID | str, voter: Volunteer, is_valid: bool) -> 
             "Your vote on this clip is already counted.",
             status_code=status.HTTP_409_CONFLICT,
         ) from exc
+
+
+# --- the Telegram bot ---
+
+
+def volunteer_set_interface_language(*, volunteer: Volunteer, language: str) -> Volunteer:
+    """The language the bot speaks to them. Unlike volunteer_update_profile this is not
+    consent: someone may switch language before deciding."""
+    if language not in Volunteer.Interface.values:
+        raise ApplicationError(
+            "invalid_input", f"language must be one of {', '.join(Volunteer.Interface.values)}."
+        )
+    Volunteer.objects.filter(id=volunteer.id).update(interface_language=language)
+    volunteer.interface_language = language
+    return volunteer
+
+
+def clip_lease_release(*, clip_id: uuid.UUID | str, validator: Volunteer) -> None:
+    """A validator skipped the clip: another may take it at once. Releasing a lease they no
+    longer hold changes nothing."""
+    Clip.objects.filter(id=clip_id, leased_to=validator).update(leased_to=None, leased_until=None)

@@ -233,6 +233,20 @@ COLLECTION_LEASE_SECONDS = env.int("COLLECTION_LEASE_SECONDS", default=600)
 # Validators whose votes disagree with final verdicts more often than this are listed for admins.
 COLLECTION_DISAGREEMENT_THRESHOLD = env.float("COLLECTION_DISAGREEMENT_THRESHOLD", default=0.3)
 
+# --- Telegram bot (collection.telegram) ----------
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+# Telegram sends it in X-Telegram-Bot-Api-Secret-Token (setWebhook's secret_token); the webhook
+# refuses every request while it is empty.
+TELEGRAM_WEBHOOK_SECRET = env.str("TELEGRAM_WEBHOOK_SECRET", default="")
+# The Bot API server: Telegram's, a local Bot API server, or a test stand-in.
+TELEGRAM_API_BASE_URL = env.str("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
+# Conversation state is written to the database this often: a crash loses at most this much.
+TELEGRAM_PERSISTENCE_SECONDS = env.float("TELEGRAM_PERSISTENCE_SECONDS", default=1.0)
+# Different volunteers' updates handled at once (one volunteer's always in order).
+TELEGRAM_CONCURRENT_UPDATES = env.int("TELEGRAM_CONCURRENT_UPDATES", default=32)
+# How long the bot waits for a clip's checks before telling the volunteer to ask again.
+COLLECTION_CHECK_WAIT_SECONDS = env.float("COLLECTION_CHECK_WAIT_SECONDS", default=120)
+
 # --- Limits ----------
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
 MAX_AUDIO_SECONDS = env.float("MAX_AUDIO_SECONDS", default=3 * 3600)

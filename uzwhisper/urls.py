@@ -7,6 +7,7 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from collection.telegram.webhook import telegram_webhook
 from transcription.openai_api import AudioTranscriptionCreateApi
 from uzwhisper.account import token_page
 
@@ -35,6 +36,7 @@ urlpatterns = [
         AudioTranscriptionCreateApi.as_view(),
         name="openai-transcriptions",
     ),
+    path("telegram/webhook/", telegram_webhook, name="telegram-webhook"),
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("django_prometheus.urls")),
