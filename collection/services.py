@@ -25,7 +25,7 @@ from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from rest_framework import status
 
@@ -149,6 +149,28 @@ def prompts_ban(*, prompt_ids: Iterable[int]) -> int:
     return Prompt.objects.filter(id__in=list(prompt_ids)).update(banned=True)
 
 
+def reports_resolve(*, report_ids: Iterable[int], uphold: bool) -> int:
+    """An admin's decision on reports. Upheld: the reported prompts are banned. Dismissed: the
+    reports are closed and prompts they hid are offered again (unless banned). Returns how many
+    reports were resolved."""
+    with transaction.atomic():
+        reports = Report.objects.select_for_update().filter(id__in=list(report_ids), resolved=False)
+        prompt_ids = set(reports.values_list("prompt_id", flat=True))
+        resolved = reports.update(resolved=True)
+        if uphold:
+            prompts_ban(prompt_ids=prompt_ids)
+        else:
+            still_reported = set(
+                Report.objects.filter(prompt_id__in=prompt_ids, resolved=False)
+                .values("prompt_id")
+                .annotate(open=Count("id"))
+                .filter(open__gte=REPORTS_TO_HIDE)
+                .values_list("prompt_id", flat=True)
+            )
+            Prompt.objects.filter(id__in=prompt_ids - still_reported).update(hidden=False)
+    return resolved
+
+
 # --- volunteers ---
 
 
@@ -185,6 +207,37 @@ def volunteer_update_profile(*, volunteer: Volunteer, **profile: str) -> Volunte
 
 
 # --- validation ---
+
+
+def volunteers_discount_votes(*, volunteer_ids: Iterable[int], discounted: bool) -> int:
+    """Discount (or count again) validators' votes, from now on and on clips still pending:
+    their votes on pending clips stop (or start) counting, and those clips' tallies and verdicts
+    follow. Decided clips keep their verdicts. Returns how many volunteers changed."""
+    with transaction.atomic():
+        volunteers = Volunteer.objects.select_for_update().filter(
+            id__in=list(volunteer_ids), votes_discounted=not discounted
+        )
+        ids = list(volunteers.values_list("id", flat=True))
+        volunteers.update(votes_discounted=discounted)
+        votes = Vote.objects.select_related("clip").filter(
+            voter_id__in=ids, clip__status=Clip.Status.PENDING, counted=discounted
+        )
+        touched: dict[uuid.UUID, Clip] = {}
+        for vote in votes.select_for_update(of=("self",)):
+            clip = touched.setdefault(
+                vote.clip_id, Clip.objects.select_for_update().get(id=vote.clip_id)
+            )
+            step = -1 if discounted else 1
+            if vote.is_valid:
+                clip.up_votes += step
+            else:
+                clip.down_votes += step
+            vote.counted = not discounted
+            vote.save(update_fields=["counted"])
+        for clip in touched.values():
+            clip.status = clip_verdict(up=clip.up_votes, down=clip.down_votes)
+            clip.save(update_fields=["up_votes", "down_votes", "status"])
+    return len(ids)
 
 
 def clips_lease_for_validation(
