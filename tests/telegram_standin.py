@@ -148,7 +148,8 @@ class BotApiStandIn:
     # --- HTTP ---
 
     def _serve(self, request: BaseHTTPRequestHandler) -> None:
-        path = urllib.parse.urlsplit(request.path).path
+        # PTB percent-encodes the file URL (the token's colon): compare decoded paths.
+        path = urllib.parse.unquote(urllib.parse.urlsplit(request.path).path)
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length) if length else b""
         file_prefix = f"/file/bot{self.token}/"
@@ -163,11 +164,15 @@ class BotApiStandIn:
         else:
             status, content_type = 401, "application/json"
             payload = b'{"ok": false, "error_code": 401, "description": "Unauthorized"}'
-        request.send_response(status)
-        request.send_header("Content-Type", content_type)
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
-        request.wfile.write(payload)
+        try:
+            request.send_response(status)
+            request.send_header("Content-Type", content_type)
+            request.send_header("Content-Length", str(len(payload)))
+            request.end_headers()
+            request.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # A long poll whose client stopped waiting (the bot shutting down).
+            request.close_connection = True
 
     def _file(self, file_path: str) -> tuple[int, bytes, str]:
         with self._lock:
@@ -323,9 +328,21 @@ class BotApiStandIn:
             return self._store_file(data, folder="voice")
 
     def send_voice(
-        self, volunteer: Volunteer, data: bytes, *, duration: int, file_size: int | None = None
+        self,
+        volunteer: Volunteer,
+        data: bytes,
+        *,
+        duration: int,
+        file_size: int | None = None,
+        fault: str | None = None,
     ) -> StoredFile:
+        """A voice message; `fault` "getFile" or "download" makes fetching it fail."""
         stored = self.upload(data)
+        with self._lock:
+            if fault == "getFile":
+                self.fail_get_file.add(stored.file_id)
+            elif fault == "download":
+                self.fail_download.add(stored.file_id)
         voice = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -381,6 +398,13 @@ class BotApiStandIn:
         assert matching, f"no button {data_prefix!r} on {call.method} {call.text!r}: {call.buttons}"
         message = dict(call.result)
         query = self.callback_query(volunteer, message, matching[0])
+        self.queue_update("callback_query", query)
+        return str(query["id"])
+
+    def press_data(self, volunteer: Volunteer, call: Call, data: str) -> str:
+        """A callback query with `data` on the message `call` sent, whatever its buttons: a
+        button from a message long gone, or a client that sends what it likes."""
+        query = self.callback_query(volunteer, dict(call.result), data)
         self.queue_update("callback_query", query)
         return str(query["id"])
 

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     Update,
+    Voice,
 )
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -38,7 +40,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from collection import selectors, services
 from collection.models import AgeBand, Clip, Dialect, Gender, Report, Volunteer
@@ -361,6 +363,14 @@ async def recording_button(update: Update, context: Context) -> str:
     return await _offer_prompt(update, context, volunteer, prompt_id=prompt_id)
 
 
+def _voice_seconds(voice: Voice) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that `duration` will become a timedelta; both forms are read here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        duration = voice.duration
+    return duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+
+
 def _prompt_reminder(context: Context) -> str:
     return str(_user_data(context).get("prompt_text", ""))
 
@@ -397,11 +407,10 @@ async def voice_received(update: Update, context: Context) -> str | None:
     assert message.voice is not None
     voice = message.voice
     limit_seconds = settings.COLLECTION_MAX_CLIP_SECONDS
-    if voice.duration > limit_seconds:
+    seconds = _voice_seconds(voice)
+    if seconds > limit_seconds:
         await message.reply_text(
-            texts.text(
-                language, "voice_too_long", seconds=int(voice.duration), limit=int(limit_seconds)
-            )
+            texts.text(language, "voice_too_long", seconds=int(seconds), limit=int(limit_seconds))
         )
         return None
     if voice.file_size and voice.file_size > settings.COLLECTION_MAX_CLIP_BYTES:
