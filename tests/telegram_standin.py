@@ -291,8 +291,7 @@ class BotApiStandIn:
         return stored
 
     def queue_update(self, kind: str, payload: dict[str, Any]) -> int:
-        """Queue one update for getUpdates; returns its update_id. `payload_update` is also
-        what a webhook test posts."""
+        """Queue one update for getUpdates; returns its update_id."""
         with self._lock:
             update = {"update_id": next(self._update_ids), kind: payload}
             self._updates.append(update)

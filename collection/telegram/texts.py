@@ -234,6 +234,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Родной язык: {native_language}\nЯзык интерфейса: {interface_language}"
         ),
         "profile_edit": "✏️ Изменить",
+        "not_set": "—",
         "language_set": "Язык интерфейса: русский.",
         "delete_confirm": (
             "Все ваши записи, голоса, жалобы и профиль будут удалены навсегда. Это нельзя "

@@ -583,3 +583,61 @@ async def test_delete_erases_the_volunteer_their_clips_and_their_bot_state(bot_s
     assert await count(Clip) == 0
     states = await orm(lambda: list(TelegramState.objects.values_list("kind", "key")))()
     assert [s for s in states if str(user.id) in s[1]] == []
+
+
+# --- the webhook ------------------------------------------------------------------------------
+
+
+async def test_the_webhook_checks_telegrams_secret_and_hands_the_update_to_the_bot(
+    bot_settings, standin
+):
+    from django.test import AsyncClient
+
+    from collection.telegram.webhook import WEBHOOK_HEADER, stop_webhook_application
+
+    user = TelegramUser(9001)
+    client = AsyncClient()
+    # The update a volunteer's /start makes, as Telegram posts it.
+    update = standin.make_update(
+        "message",
+        standin.message(
+            user, text="/start", entities=[{"type": "bot_command", "offset": 0, "length": 6}]
+        ),
+    )
+    url = "/telegram/webhook/"
+    try:
+        for headers in ({}, {WEBHOOK_HEADER: "guessed"}):
+            refused = await client.post(
+                url, data=update, content_type="application/json", headers=headers
+            )
+            assert refused.status_code == 403
+        assert (await client.get(url, headers={WEBHOOK_HEADER: "x"})).status_code == 405
+        mark = standin.mark()
+        accepted = await client.post(
+            url,
+            data=update,
+            content_type="application/json",
+            headers={WEBHOOK_HEADER: bot_settings.TELEGRAM_WEBHOOK_SECRET},
+        )
+        assert accepted.status_code == 200
+        consent = await standin.reply(user, after=mark, button="consent:yes", within=REPLY_S)
+        # The next update of the conversation goes through the same Application.
+        query = standin.callback_query(user, dict(consent.result), "consent:yes")
+        mark = standin.mark()
+        accepted = await client.post(
+            url,
+            data=standin.make_update("callback_query", query),
+            content_type="application/json",
+            headers={WEBHOOK_HEADER: bot_settings.TELEGRAM_WEBHOOK_SECRET},
+        )
+        assert accepted.status_code == 200
+        await standin.reply(user, after=mark, button="age_band:", within=REPLY_S)
+    finally:
+        await stop_webhook_application()
+    assert await count(Volunteer, telegram_id=user.id, consented_at__isnull=False) == 1
+    # Without a configured secret nothing is accepted.
+    bot_settings.TELEGRAM_WEBHOOK_SECRET = ""
+    refused = await client.post(
+        url, data=update, content_type="application/json", headers={WEBHOOK_HEADER: ""}
+    )
+    assert refused.status_code == 403
