@@ -113,6 +113,7 @@ class BotApiStandIn:
         self.unknown_methods: list[str] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._confirmed_offset = 0
+        self.last_update_id = 0  # of the last button press
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -298,6 +299,12 @@ class BotApiStandIn:
             self._lock.notify_all()
             return int(update["update_id"])
 
+    def confirmed(self, update_id: int) -> bool:
+        """Whether the bot has confirmed `update_id` (asked getUpdates for a later offset):
+        Telegram will not deliver it again, even to a restarted bot."""
+        with self._lock:
+            return self._confirmed_offset > update_id
+
     def make_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """An update for a webhook test to post (not queued for getUpdates)."""
         with self._lock:
@@ -397,7 +404,7 @@ class BotApiStandIn:
         assert matching, f"no button {data_prefix!r} on {call.method} {call.text!r}: {call.buttons}"
         message = dict(call.result)
         query = self.callback_query(volunteer, message, matching[0])
-        self.queue_update("callback_query", query)
+        self.last_update_id = self.queue_update("callback_query", query)
         return str(query["id"])
 
     def press_data(self, volunteer: Volunteer, call: Call, data: str) -> str:

@@ -320,7 +320,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request at INFO with its URL, and the Telegram bot's URLs carry its
+        # token (and a long poll every few seconds).
+        "httpx": {"level": "WARNING"},
+    },
 }
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 if SENTRY_DSN:

@@ -5,7 +5,9 @@ condition, for what the bot sends back."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import signal
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from django.core.management import call_command
 from collection.models import Clip, Prompt, Report, TelegramState, Volunteer, Vote
 from collection.telegram.persistence import conversation_row_key
 from tests.factories import ClipFactory, PromptFactory, VolunteerFactory
-from tests.support import CLIPS
+from tests.support import CLIPS, PYTHON, ChildProcess, process_env
 from tests.telegram_standin import BotApiStandIn, Call, polling_bot
 from tests.telegram_standin import Volunteer as TelegramUser
 from uzwhisper.db import orm_in_thread
@@ -527,6 +529,64 @@ async def test_the_conversation_survives_a_bot_restart(bot_settings, standin, ru
         assert RU.text in reminder.text
     volunteer = await orm(Volunteer.objects.get)(telegram_id=user.id)
     assert volunteer.dialect == "samarkand_bukhara"
+
+
+async def until(condition: Callable[[], Any], *, within: float, what: str) -> None:
+    """Poll `condition` (sync, run in a thread) until it is true, for up to `within` s."""
+    async with asyncio.timeout(within):
+        # The condition is in the database and another process: nothing here to await.
+        while not await orm(condition)():  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+    assert await orm(condition)(), what
+
+
+@pytest.mark.slow
+async def test_run_telegram_bot_killed_mid_conversation_resumes_from_the_database(
+    standin, ru_prompt
+):
+    env = {
+        "TELEGRAM_BOT_TOKEN": standin.token,
+        "TELEGRAM_API_BASE_URL": standin.url,
+        "TELEGRAM_PERSISTENCE_SECONDS": "0.2",
+    }
+    args = [PYTHON, "manage.py", "run_telegram_bot"]
+    ready = "Telegram bot polling"
+    user = TelegramUser(6101)
+    first = ChildProcess("telegram-bot-1", args, process_env(**env), ready)
+    try:
+        mark = standin.mark()
+        standin.send_text(user, "/start")
+        consent = await standin.reply(user, after=mark, button="consent:yes", within=REPLY_S)
+        mark = standin.mark()
+        standin.press(user, consent, "consent:yes")
+        age = await standin.reply(user, after=mark, button="age_band:", within=REPLY_S)
+        mark = standin.mark()
+        standin.press(user, age, "age_band:fifties")
+        gender = await standin.reply(user, after=mark, button="gender:", within=REPLY_S)
+        key = conversation_row_key("volunteer", (user.id, user.id))
+        await until(
+            lambda: (
+                TelegramState.objects.filter(
+                    kind="conversation", key=key, data={"state": "gender"}
+                ).exists()
+                and standin.confirmed(standin.last_update_id)
+            ),
+            within=REPLY_S,
+            what="the state is written and the update confirmed",
+        )
+    finally:
+        first.kill(signal.SIGKILL)  # no chance to write anything on the way out
+        first.stop()
+
+    second = ChildProcess("telegram-bot-2", args, process_env(**env), ready)
+    try:
+        mark = standin.mark()
+        standin.press(user, gender, "gender:female")
+        await standin.reply(user, after=mark, button="dialect:", within=REPLY_S)
+    finally:
+        second.stop()
+    volunteer = await orm(Volunteer.objects.get)(telegram_id=user.id)
+    assert (volunteer.age_band, volunteer.gender) == ("fifties", "female")
 
 
 # --- stats, erasure -----------------------------------------------------------------------------
