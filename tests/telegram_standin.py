@@ -71,6 +71,7 @@ class Call:
     params: dict[str, Any]
     result: Any = None
     uploads: dict[str, bytes] = field(default_factory=dict)
+    at: float = field(default_factory=time.monotonic)  # when the bot made it
 
     @property
     def chat_id(self) -> int | None:
@@ -387,7 +388,8 @@ class BotApiStandIn:
         self, volunteer: Volunteer, message: dict[str, Any], data: str
     ) -> dict[str, Any]:
         with self._lock:
-            query_id = str(next(self._query_ids))
+            # Prefixed with the user: whose press an answerCallbackQuery answers shows at once.
+            query_id = f"{volunteer.id}-{next(self._query_ids)}"
         return {
             "id": query_id,
             "from": volunteer.as_user(),

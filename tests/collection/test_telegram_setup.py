@@ -1,4 +1,5 @@
-"""The bot's database persistence (TelegramState rows, JSON) and its configuration errors."""
+"""The bot's database persistence (TelegramState rows, JSON), its texts, and its commands'
+configuration errors and webhook registration."""
 
 from __future__ import annotations
 
@@ -56,3 +57,24 @@ def test_every_text_exists_in_both_languages_and_uzbek_uses_the_okina():
         assert set(texts.LABELS[language]) == set(texts.LABELS[texts.UZBEK])
     assert texts.refusal("ru", "clip_silent", "fallback") != "fallback"
     assert texts.refusal("ru", "a_new_code", "The service says why.") == "The service says why."
+
+
+@pytest.mark.django_db
+def test_set_webhook_registers_the_url_with_the_secret(settings):
+    from tests.telegram_standin import BotApiStandIn
+
+    standin = BotApiStandIn().start()
+    try:
+        settings.TELEGRAM_BOT_TOKEN = standin.token
+        settings.TELEGRAM_API_BASE_URL = standin.url
+        settings.TELEGRAM_WEBHOOK_SECRET = ""
+        url = "https://uzwhisper.example/telegram/webhook/"
+        with pytest.raises(CommandError, match="TELEGRAM_WEBHOOK_SECRET is not set"):
+            call_command("run_telegram_bot", set_webhook=url)
+        settings.TELEGRAM_WEBHOOK_SECRET = "s3cret-for-tests"
+        call_command("run_telegram_bot", set_webhook=url)
+    finally:
+        standin.stop()
+    (registered,) = [c for c in standin.calls if c.method == "setWebhook"]
+    assert registered.params["url"] == url
+    assert registered.params["secret_token"] == "s3cret-for-tests"
