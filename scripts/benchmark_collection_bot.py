@@ -41,16 +41,23 @@ CHECKS_S = 900  # a clip's checks: behind every other volunteer's on one worker
 
 @dataclass
 class Tally:
-    latencies: list[float] = field(default_factory=list)  # seconds, update -> first answer
+    # seconds from an update to the bot's first answer, by phase: consent and profile,
+    # recording (the ASR worker busy on the same CPUs), validating (the checks all done)
+    latencies: dict[str, list[float]] = field(default_factory=dict)
     checks_waits: list[float] = field(default_factory=list)  # voice -> verdict
     updates: int = 0
     confirmed: list[str] = field(default_factory=list)  # clip ids (hex)
     votes: list[tuple[int, str]] = field(default_factory=list)  # (telegram id, clip hex)
     refused: int = 0
     elapsed: float = 0.0
+    validating_since: float = 0.0  # when the last volunteer's recording was done
+    validating_s: float = 0.0
+    validating_updates: int = 0
 
 
-async def first_answer(standin: Any, user: Any, mark: int, sent_at: float, tally: Tally) -> None:
+async def first_answer(
+    standin: Any, user: Any, mark: int, sent_at: float, tally: Tally, phase: str
+) -> None:
     """Record the time from an update to the bot's first call about it (a message to the
     volunteer, an edit, or the answer to their button press)."""
 
@@ -61,7 +68,7 @@ async def first_answer(standin: Any, user: Any, mark: int, sent_at: float, tally
         )
 
     call = await standin.wait_for(about, after=mark, within=REPLY_S)
-    tally.latencies.append(call.at - sent_at)
+    tally.latencies.setdefault(phase, []).append(call.at - sent_at)
 
 
 async def volunteer(
@@ -72,12 +79,16 @@ async def volunteer(
     recorded: asyncio.Barrier,
     tally: Tally,
 ) -> None:
+    phase = "profile"
+
     async def send(action: Any) -> int:
         mark = standin.mark()
         sent_at = time.monotonic()
         action()
         tally.updates += 1
-        await first_answer(standin, user, mark, sent_at, tally)
+        if phase == "validate":
+            tally.validating_updates += 1
+        await first_answer(standin, user, mark, sent_at, tally, phase)
         return mark
 
     mark = await send(lambda: standin.send_text(user, "/start"))
@@ -91,6 +102,7 @@ async def volunteer(
             question = await standin.reply(user, after=mark, button=following, within=REPLY_S)
     menu = await standin.reply(user, after=mark, button="menu:record", within=REPLY_S)
 
+    phase = "record"
     mark = await send(lambda: standin.press(user, menu, "menu:record"))
     while True:  # skip prompts (of an existing database) that no test clip reads
         prompt = await standin.reply(user, after=mark, button="rec:skip", within=REPLY_S)
@@ -113,7 +125,9 @@ async def volunteer(
         await standin.reply(user, after=mark, contains="saqlandi", within=REPLY_S)
         tally.confirmed.append(confirm[0].split(":")[2])
 
-    await recorded.wait()  # everyone's clip is in the pool before anyone validates
+    if await recorded.wait() == 0:  # everyone's clip is in the pool before anyone validates
+        tally.validating_since = time.monotonic()
+    phase = "validate"
     mark = await send(lambda: standin.send_text(user, "/validate"))
     for _ in range(votes):
         offer = await standin.wait_for(
@@ -166,6 +180,7 @@ async def run(volunteers: int, votes: int, audio_by_text: dict[str, bytes]) -> T
                 *(volunteer(standin, u, audio_by_text, votes, recorded, tally) for u in users)
             )
             elapsed = time.monotonic() - started
+            tally.validating_s = time.monotonic() - tally.validating_since
     finally:
         standin.stop()
     tally.elapsed = elapsed
@@ -238,12 +253,18 @@ def main() -> None:
                 "--pool",
                 "solo",
                 "--loglevel",
-                "WARNING",
+                "INFO",
                 "-n",
                 f"bot-bench-{os.getpid()}@%h",
             ],
             "worker.log",
         )
+        # The checks' wait should not include the worker's start.
+        deadline = time.monotonic() + 180
+        while " ready." not in (work / "worker.log").read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the worker did not start; see {work / 'worker.log'}")
+            time.sleep(0.5)
         tally = asyncio.run(run(args.volunteers, args.votes, audio_by_text))
 
     confirmed = set(tally.confirmed)
@@ -272,8 +293,15 @@ def main() -> None:
         "updates": tally.updates,
         "seconds": round(tally.elapsed, 1),
         "updates_per_second": round(tally.updates / tally.elapsed, 2),
-        "reply_latency_median_s": round(statistics.median(tally.latencies), 3),
-        "reply_latency_p95_s": round(percentile(tally.latencies, 0.95), 3),
+        "validating_updates_per_second": round(tally.validating_updates / tally.validating_s, 2),
+        **{
+            f"reply_latency_{phase}_s": {
+                "median": round(statistics.median(values), 3),
+                "p95": round(percentile(values, 0.95), 3),
+                "n": len(values),
+            }
+            for phase, values in tally.latencies.items()
+        },
         "checks_wait_median_s": round(statistics.median(tally.checks_waits), 1),
         "checks_wait_max_s": round(max(tally.checks_waits), 1),
         "clips_confirmed": len(confirmed),

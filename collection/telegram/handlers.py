@@ -500,7 +500,11 @@ async def _report_checks(
         clip = await orm_in_thread(selectors.clip_of_volunteer)(
             clip_id=clip_hex, volunteer=volunteer
         )
-        if clip is None:  # re-recorded or erased meanwhile: nothing to report
+        if clip is None:  # recorded again or erased meanwhile: say so where it said "checking"
+            try:
+                await checking.edit_text(texts.text(volunteer.interface_language, "discarded"))
+            except BadRequest as error:
+                logger.info("checking message of %s not updated: %s", clip_hex, error)
             return
         if clip.status != Clip.Status.CHECKING or loop.time() >= deadline:
             break

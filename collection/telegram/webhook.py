@@ -71,6 +71,9 @@ async def telegram_webhook(request: HttpRequest) -> HttpResponse:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return HttpResponse("not JSON", status=400)
     application = await webhook_application()
-    update = Update.de_json(payload, application.bot)
+    try:
+        update = Update.de_json(payload, application.bot)
+    except (KeyError, TypeError, ValueError):
+        return HttpResponse("not a Telegram update", status=400)
     await application.update_queue.put(update)
     return HttpResponse(status=200)

@@ -672,6 +672,12 @@ async def test_the_webhook_checks_telegrams_secret_and_hands_the_update_to_the_b
             )
             assert refused.status_code == 403
         assert (await client.get(url, headers={WEBHOOK_HEADER: "x"})).status_code == 405
+        secret = {WEBHOOK_HEADER: bot_settings.TELEGRAM_WEBHOOK_SECRET}
+        for junk in ("not json", '{"message": {}}'):
+            rejected = await client.post(
+                url, data=junk, content_type="application/json", headers=secret
+            )
+            assert rejected.status_code == 400
         mark = standin.mark()
         accepted = await client.post(
             url,
