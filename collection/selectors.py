@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import CharField, Count, F, Q, QuerySet, Sum, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -195,7 +195,7 @@ def _progress_rows(breakdown: Any) -> list[ProgressRow]:
     first."""
     rows = (
         Clip.objects.filter(status__in=PROGRESS_STATUSES)
-        .annotate(breakdown_key=Coalesce(breakdown, Value("")))
+        .annotate(breakdown_key=Coalesce(breakdown, Value(""), output_field=CharField()))
         .values("breakdown_key")
         .annotate(
             validated_clips=Count("id", filter=_VALIDATED),
