@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
-from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from uzwhisper.events import broadcast_many_on_commit
 from uzwhisper.lib.audio import decode_to_array
+from uzwhisper.storage import local_audio_path
 
 from ..models import Job, Segment
 from ..payloads import segment_payload
@@ -108,22 +105,6 @@ def _heartbeat(job_id: uuid.UUID) -> Iterator[None]:
     finally:
         stop.set()
         thread.join(timeout=5)
-
-
-@contextlib.contextmanager
-def local_audio_path(audio: FieldFile) -> Iterator[Path]:
-    """A local path for a stored file: the file itself on disk storage, else a temporary copy."""
-    try:
-        yield Path(audio.path)
-        return
-    except NotImplementedError:
-        pass
-    suffix = Path(audio.name or "").suffix
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        with audio.open("rb") as source:
-            shutil.copyfileobj(source, tmp)
-        tmp.flush()
-        yield Path(tmp.name)
 
 
 @dataclass(frozen=True)

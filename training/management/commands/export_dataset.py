@@ -14,8 +14,8 @@ from django.utils import timezone
 from collection.models import Clip
 from collection.selectors import clips_for_export
 from training.datasets import DatasetClip, export_dataset
-from transcription.services.runs import local_audio_path
 from uzwhisper.lib.audio import decode_to_array, write_audio
+from uzwhisper.storage import local_audio_path
 
 
 def dataset_clip(clip: Clip) -> DatasetClip:
