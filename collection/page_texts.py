@@ -268,6 +268,13 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "clip_decided": "Bu yozuv allaqachon tekshirilgan.",
         "own_clip": "Oʻz yozuvingizni boshqalar tekshiradi.",
         "network_error": "Server bilan aloqa yoʻq. Internetni tekshirib, qayta urinib koʻring.",
+        "no_speech": "Yozuvda nutq eshitilmadi. Jumlani mikrofonga yaqin turib oʻqing.",
+        "speaking_rate_implausible": "Yozuvdagi nutq jumlaga mos emas: faqat koʻrsatilgan "
+        "jumlani toʻliq oʻqing.",
+        "transcript_mismatch": "Yozuv koʻrsatilgan jumlaga oʻxshamayapti. Aynan shu jumlani "
+        "oʻqing.",
+        "checks_unavailable": "Yozuvni hozir tekshirib boʻlmadi. Birozdan keyin qayta yozing.",
+        "prompt_not_found": "Bu jumla endi taklif qilinmaydi. Keyingisini oling.",
     },
     "ru": {
         "audio_undecodable": "Не удалось прочитать запись. Запишите ещё раз.",
@@ -282,6 +289,12 @@ ERROR_TEXTS: dict[str, dict[str, str]] = {
         "clip_decided": "Эта запись уже проверена.",
         "own_clip": "Ваши записи проверяют другие.",
         "network_error": "Нет связи с сервером. Проверьте подключение и повторите.",
+        "no_speech": "В записи не слышно речи. Прочитайте фразу ближе к микрофону.",
+        "speaking_rate_implausible": "Речь в записи не соответствует фразе: прочитайте только "
+        "показанную фразу целиком.",
+        "transcript_mismatch": "Запись не похожа на показанную фразу. Прочитайте именно её.",
+        "checks_unavailable": "Сейчас не удалось проверить запись. Запишите её чуть позже.",
+        "prompt_not_found": "Эта фраза больше не предлагается. Возьмите следующую.",
     },
 }
 

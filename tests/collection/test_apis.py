@@ -8,9 +8,11 @@ from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core.files import File
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from collection.model_checks import clip_run_checks
 from collection.models import Clip, Report, Volunteer, Vote
 from tests.factories import (
     ClipFactory,
@@ -19,6 +21,7 @@ from tests.factories import (
     UserFactory,
     VolunteerFactory,
 )
+from tests.support import CLIPS
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +225,8 @@ def test_a_validator_leases_others_pending_clips_and_hears_them_while_leased(cli
     assert str(own.id) not in {c["id"] for c in batch}
     leased = batch[0]
     assert leased["prompt"]["text"] == waiting.prompt.text
-    assert "volunteer" not in leased and "speaker_profile" not in leased
+    assert "volunteer" not in leased
+    assert "speaker_profile" not in leased
 
     audio = client.get(leased["audio"])
     assert audio.status_code == 200
@@ -312,3 +316,117 @@ def test_progress_is_for_staff_only():
     body = response.json()
     assert body["total"]["validated_hours"] == 1.0
     assert body["by_dialect"][0]["key"] == "tashkent"
+
+
+# --- recording: submit, checks, confirm, discard (the real signal and model checks) ---
+
+
+@pytest.fixture
+def russian_prompt():
+    reading = CLIPS["pls-hold-while-try"]
+    return PromptFactory(language="ru", text=reading.text)
+
+
+def upload(client, prompt_id, path, name=None):
+    with open(path, "rb") as audio:
+        return client.post(
+            f"{API}/clips/",
+            {"prompt": prompt_id, "audio": File(audio, name=name or path.name)},
+            format="multipart",
+        )
+
+
+def test_a_recording_is_submitted_checked_and_confirmed(client, volunteer, russian_prompt):
+    response = upload(client, russian_prompt.id, CLIPS["pls-hold-while-try"].path)
+    assert response.status_code == 201, response.json()
+    submitted = response.json()
+    assert submitted["status"] == "checking"
+    assert submitted["duration_s"] == pytest.approx(3.41, abs=0.02)
+    assert submitted["checks"]["signal"]["rms_dbfs"] < 0
+    clip_id = submitted["id"]
+
+    # Not yet checked: confirming is refused.
+    early = client.post(f"{API}/clips/{clip_id}/confirm/")
+    assert (early.status_code, error_of(early)) == (409, "clip_not_ready")
+
+    clip_run_checks(clip_id=clip_id)  # the ASR worker's task body, in-process
+    polled = client.get(f"{API}/clips/{clip_id}/").json()
+    assert polled["status"] == "unconfirmed"
+    assert polled["checks"]["model"]["cer"] <= 0.5
+
+    confirmed = client.post(f"{API}/clips/{clip_id}/confirm/")
+    assert confirmed.status_code == 200
+    assert confirmed.json()["status"] == "pending"
+    assert Clip.objects.get(id=clip_id).status == Clip.Status.PENDING
+    # A confirmed clip is no longer the speaker's to discard.
+    late = client.post(f"{API}/clips/{clip_id}/discard/")
+    assert (late.status_code, error_of(late)) == (409, "clip_confirmed")
+
+
+def test_a_recording_of_another_sentence_is_refused_and_can_be_discarded(client, volunteer):
+    prompt = PromptFactory(language="ru", text=CLIPS["vm-sorry"].text)
+    response = upload(client, prompt.id, CLIPS["pls-hold-while-try"].path)
+    assert response.status_code == 201, response.json()
+    clip_id = response.json()["id"]
+    clip_run_checks(clip_id=clip_id)
+
+    refused = client.get(f"{API}/clips/{clip_id}/").json()
+    assert refused["status"] == "refused"
+    assert refused["refusal"]["code"] in {"transcript_mismatch", "speaking_rate_implausible"}
+    confirm = client.post(f"{API}/clips/{clip_id}/confirm/")
+    assert (confirm.status_code, error_of(confirm)) == (409, "clip_refused")
+
+    discarded = client.post(f"{API}/clips/{clip_id}/discard/")
+    assert discarded.status_code == 204
+    assert not Clip.objects.filter(id=clip_id).exists()
+    gone = client.get(f"{API}/clips/{clip_id}/")
+    assert (gone.status_code, error_of(gone)) == (404, "clip_not_found")
+
+
+def test_a_file_that_is_not_audio_is_refused_and_nothing_is_stored(
+    client, russian_prompt, tmp_path
+):
+    bogus = tmp_path / "recording.webm"
+    bogus.write_bytes(b"these are not the sounds you are looking for " * 40)
+    response = upload(client, russian_prompt.id, bogus)
+    assert (response.status_code, error_of(response)) == (400, "audio_undecodable")
+    assert not Clip.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("form", "field"),
+    [({"prompt": "1"}, "audio"), ({}, "prompt")],
+)
+def test_a_submission_without_its_fields_is_invalid(client, form, field):
+    response = client.post(f"{API}/clips/", form, format="multipart")
+    assert (response.status_code, error_of(response)) == (400, "invalid_input")
+    assert field in response.json()["error"]["details"]
+
+
+def test_a_recording_needs_consent_and_an_offered_prompt(russian_prompt):
+    path = CLIPS["pls-hold-while-try"].path
+    newcomer = client_for(UserFactory())
+    response = upload(newcomer, russian_prompt.id, path)
+    assert (response.status_code, error_of(response)) == (403, "consent_required")
+
+    consented = client_for(VolunteerFactory().user)
+    hidden = PromptFactory(hidden=True)
+    for prompt_id in (hidden.id, 999999):
+        response = upload(consented, prompt_id, path)
+        assert (response.status_code, error_of(response)) == (404, "prompt_not_found")
+    assert not Clip.objects.exists()
+
+
+def test_someone_elses_recording_cannot_be_confirmed_or_discarded(client):
+    other = ClipFactory(status=Clip.Status.UNCONFIRMED)
+    for action in ("confirm", "discard"):
+        response = client.post(f"{API}/clips/{other.id}/{action}/")
+        assert (response.status_code, error_of(response)) == (404, "clip_not_found")
+    other.refresh_from_db()
+    assert other.status == Clip.Status.UNCONFIRMED
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(client, russian_prompt, settings):
+    settings.COLLECTION_MAX_CLIP_BYTES = 1000
+    response = upload(client, russian_prompt.id, CLIPS["demo-nogo"].path)
+    assert (response.status_code, error_of(response)) == (413, "file_too_large")

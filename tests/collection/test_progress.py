@@ -22,9 +22,7 @@ def make_clips() -> None:
     ClipFactory(volunteer=tashkent, status=Clip.Status.PENDING, duration_s=4.0)
     ClipFactory(volunteer=tashkent, status=Clip.Status.INVALIDATED, duration_s=2.0)
     # Khorezm, Russian prompt: one validated 7 200 s (two hours), two pending.
-    ClipFactory(
-        volunteer=khorezm, prompt=russian, status=Clip.Status.VALIDATED, duration_s=7200.0
-    )
+    ClipFactory(volunteer=khorezm, prompt=russian, status=Clip.Status.VALIDATED, duration_s=7200.0)
     ClipFactory(volunteer=khorezm, prompt=russian, status=Clip.Status.PENDING, duration_s=6.0)
     ClipFactory(volunteer=khorezm, prompt=russian, status=Clip.Status.PENDING, duration_s=6.0)
     # A speaker who gave no dialect: the clip keeps the profile as it was when recorded.
