@@ -48,6 +48,7 @@ let stream = null;     // the microphone while recording
 let stopMeter = null;
 let recording = null;  // {blob, url} once recorded
 let clip = null;       // the server's clip once submitted
+let elapsedTimer = null;
 
 function showServerError(error) {
   showError(errorRegion, error, { texts: ERRORS });
@@ -164,6 +165,8 @@ function resetTake() {
   playback.hidden = true;
   playback.removeAttribute("src");
   verdict.hidden = true;
+  $("rec-elapsed").textContent = "";
+  $("rec-elapsed").dataset.seconds = "0";
   clearError(errorRegion);
 }
 
@@ -184,11 +187,18 @@ async function startRecording() {
   stopMeter = watchLevel(stream, (position) => { recLevel.value = position; });
   take = startTake(stream, { tailMs: 250 });
   setState("recording", T.recording);
+  const elapsed = $("rec-elapsed");
+  elapsedTimer = setInterval(() => {
+    const seconds = (performance.now() - take.startedAt) / 1000;
+    elapsed.dataset.seconds = seconds.toFixed(1);
+    elapsed.textContent = `${seconds.toFixed(1)} s`;
+  }, 100);
 }
 
 async function stopRecording() {
   if (state !== "recording") return;
   setState("finishing", T.finishing);
+  clearInterval(elapsedTimer);
   let blob;
   try {
     blob = await take.stop();
@@ -299,7 +309,7 @@ async function rerecord() {
 
 function onKey(event) {
   if (studio.hidden || event.altKey || event.ctrlKey || event.metaKey) return;
-  const target = event.target;
+  const target = event.target instanceof Element ? event.target : document.body;
   if (target.closest("input, select, textarea, [contenteditable]")) return;
   // On a focused control Enter and Space are that control's; do not act twice.
   const onControl = target.closest("button, a, audio, summary");

@@ -46,7 +46,9 @@ async function lease() {
   }
 }
 
-async function next() {
+/** Show the next clip of the batch (leasing another batch when it is used up); `done` is what
+ * the status line says about the last one (voted, reported). */
+async function next(done = "") {
   setState("loading");
   if (batch.length === 0) batch = (await lease()).filter((clip) => !skipped.has(clip.id));
   current = batch.shift() || null;
@@ -55,7 +57,7 @@ async function next() {
   if (current === null) {
     clipBox.hidden = true;
     audio.removeAttribute("src");
-    setState("empty", T.nothing_to_validate);
+    setState("empty", `${done} ${T.nothing_to_validate}`.trim());
     return;
   }
   promptText.textContent = current.prompt.text;
@@ -63,7 +65,7 @@ async function next() {
   audio.src = current.audio;
   clipBox.hidden = false;
   root.dataset.clip = current.id;
-  setState("ready");
+  setState("ready", done);
 }
 
 async function vote(isValid) {
@@ -81,8 +83,7 @@ async function vote(isValid) {
       return;
     }
   }
-  await next();
-  statusLine.textContent = T.voted;
+  await next(T.voted);
 }
 
 async function skip() {
@@ -109,8 +110,7 @@ async function sendReport() {
     return;
   }
   audio.pause();
-  await next();
-  statusLine.textContent = T.reported;
+  await next(T.reported);
 }
 
 function togglePlay() {
@@ -120,7 +120,7 @@ function togglePlay() {
 
 function onKey(event) {
   if (event.altKey || event.ctrlKey || event.metaKey || event.repeat) return;
-  const target = event.target;
+  const target = event.target instanceof Element ? event.target : document.body;
   if (target.closest("input, select, textarea, [contenteditable]")) return;
   const key = event.key.toLowerCase();
   if (key === " ") {
