@@ -110,6 +110,7 @@ def test_a_volunteer_records_a_sentence_and_confirms_it_by_keyboard(
     page.screenshot(path=str(ARTIFACTS / "browser-collect-mic-test.png"))
     page.get_by_role("button", name="Davom etish").click()
 
+    page.wait_for_function("document.getElementById('prompt-text').textContent !== ''")
     assert page.locator("#prompt-text").inner_text() == READING.text
     # R starts a take; R again stops it once the sentence has been read.
     page.keyboard.press("r")
