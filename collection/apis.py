@@ -5,7 +5,12 @@ service or selector, serialize. A volunteer is the caller's account (`volunteer_
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import BinaryIO, cast
+
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -16,8 +21,9 @@ from drf_spectacular.utils import (
 from rest_framework import serializers, status
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.permissions import IsAdminUser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -45,7 +51,9 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def _volunteer(request: Request) -> Volunteer:
-    return services.volunteer_for_user(user=request.user)
+    user = request.user
+    assert isinstance(user, User)  # IsAuthenticated, the default permission, let it in
+    return services.volunteer_for_user(user=user)
 
 
 class ClipPagination(PageNumberPagination):
@@ -310,13 +318,17 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
     `*/*`); DRF's default would refuse `audio/*` with 406 before the view runs. Errors still
     come back as JSON."""
 
-    def select_parser(self, request: Request, parsers: list) -> object:
-        return parsers[0] if parsers else None
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        return next(iter(parsers), None)
 
     def select_renderer(
-        self, request: Request, renderers: list, format_suffix: str | None = None
-    ) -> tuple:
-        return renderers[0], renderers[0].media_type
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
 
 
 class ValidationAudioApi(APIView):
@@ -326,11 +338,11 @@ class ValidationAudioApi(APIView):
     content_negotiation_class = AnyAcceptNegotiation
 
     @extend_schema(responses={(200, "audio/*"): bytes, (206, "audio/*"): bytes})
-    def get(self, request: Request, clip_id: str) -> object:
+    def get(self, request: Request, clip_id: str) -> HttpResponseBase:
         clip = selectors.clip_get_for_validator(validator=_volunteer(request), clip_id=clip_id)
-        suffix = clip.audio.name.rsplit(".", 1)[-1].lower()
+        suffix = (clip.audio.name or "").rsplit(".", 1)[-1].lower()
         return audio_file_response(
-            handle=clip.audio.open("rb"),
+            handle=cast(BinaryIO, clip.audio.open("rb")),
             size=clip.audio.size,
             content_type=CLIP_CONTENT_TYPES.get(suffix, "application/octet-stream"),
             range_header=request.headers.get("Range"),
@@ -342,14 +354,15 @@ class ClipVoteApi(APIView):
 
     @extend_schema_serializer(component_name="VoteInput")
     class InputSerializer(serializers.Serializer):
-        is_valid = serializers.BooleanField()
+        # Not `is_valid`: that name is the serializer's own method.
+        valid = serializers.BooleanField(help_text="true: read correctly; false: not")
 
     @extend_schema(request=InputSerializer, responses={201: VoteOutputSerializer})
     def post(self, request: Request, clip_id: str) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         clip = services.vote_cast(
-            clip_id=clip_id, voter=_volunteer(request), is_valid=data.validated_data["is_valid"]
+            clip_id=clip_id, voter=_volunteer(request), is_valid=data.validated_data["valid"]
         )
         return Response(VoteOutputSerializer(clip).data, status=status.HTTP_201_CREATED)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,6 +18,12 @@ from .models import Volunteer
 from .page_texts import CHOICE_LABELS, ERROR_TEXTS, TEXTS, choice_options, page_language
 from .selectors import ProgressRow, collection_progress
 from .services import volunteer_for_user
+
+
+def _volunteer(request: HttpRequest) -> Volunteer:
+    user = request.user
+    assert isinstance(user, User)  # behind login_required
+    return volunteer_for_user(user=user)
 
 
 def _page_context(request: HttpRequest, volunteer: Volunteer | None) -> dict[str, Any]:
@@ -44,7 +51,7 @@ def _page_context(request: HttpRequest, volunteer: Volunteer | None) -> dict[str
 @login_required
 @require_GET
 def record_page(request: HttpRequest) -> HttpResponse:
-    volunteer = volunteer_for_user(user=request.user)
+    volunteer = _volunteer(request)
     context = _page_context(request, volunteer)
     language = context["lang"]
     context.update(
@@ -61,7 +68,7 @@ def record_page(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def validate_page(request: HttpRequest) -> HttpResponse:
-    volunteer = volunteer_for_user(user=request.user)
+    volunteer = _volunteer(request)
     context = _page_context(request, volunteer)
     context["reasons"] = choice_options(language=context["lang"], field="reason")
     return render(request, "collection/validate.html", context)

@@ -74,7 +74,7 @@ async function vote(isValid) {
   clearError(errorRegion);
   audio.pause();
   try {
-    await apiFetch(current.links.vote, { method: "POST", body: { is_valid: isValid } });
+    await apiFetch(current.links.vote, { method: "POST", body: { valid: isValid } });
   } catch (error) {
     // Counted already, or decided by others meanwhile: either way this clip is done.
     if (!["already_voted", "clip_decided", "clip_not_found"].includes(error.code)) {

@@ -270,11 +270,11 @@ def test_a_clip_audio_is_refused_outside_the_validators_lease(client, volunteer)
 
 def test_a_vote_counts_once_and_the_second_is_refused(client, volunteer):
     clip = ClipFactory()
-    response = client.post(f"{API}/clips/{clip.id}/vote/", {"is_valid": True}, format="json")
+    response = client.post(f"{API}/clips/{clip.id}/vote/", {"valid": True}, format="json")
     assert response.status_code == 201
     assert response.json() == {"clip": str(clip.id), "status": "pending"}
 
-    again = client.post(f"{API}/clips/{clip.id}/vote/", {"is_valid": False}, format="json")
+    again = client.post(f"{API}/clips/{clip.id}/vote/", {"valid": False}, format="json")
     assert (again.status_code, error_of(again)) == (409, "already_voted")
     assert list(Vote.objects.filter(clip=clip).values_list("voter", "is_valid")) == [
         (volunteer.id, True)
@@ -285,22 +285,22 @@ def test_a_vote_counts_once_and_the_second_is_refused(client, volunteer):
 
 def test_the_second_vote_decides_and_a_decided_clip_takes_no_more(client):
     clip = ClipFactory(up_votes=1)
-    decided = client.post(f"{API}/clips/{clip.id}/vote/", {"is_valid": True}, format="json")
+    decided = client.post(f"{API}/clips/{clip.id}/vote/", {"valid": True}, format="json")
     assert decided.json()["status"] == "validated"
     late = client_for(VolunteerFactory().user).post(
-        f"{API}/clips/{clip.id}/vote/", {"is_valid": False}, format="json"
+        f"{API}/clips/{clip.id}/vote/", {"valid": False}, format="json"
     )
     assert (late.status_code, error_of(late)) == (409, "clip_decided")
 
 
 def test_votes_on_ones_own_missing_or_with_a_bad_body_are_refused(client, volunteer):
     own = ClipFactory(volunteer=volunteer)
-    response = client.post(f"{API}/clips/{own.id}/vote/", {"is_valid": True}, format="json")
+    response = client.post(f"{API}/clips/{own.id}/vote/", {"valid": True}, format="json")
     assert (response.status_code, error_of(response)) == (403, "own_clip")
-    missing = client.post(f"{API}/clips/{uuid.uuid4()}/vote/", {"is_valid": True}, format="json")
+    missing = client.post(f"{API}/clips/{uuid.uuid4()}/vote/", {"valid": True}, format="json")
     assert (missing.status_code, error_of(missing)) == (404, "clip_not_found")
     other = ClipFactory()
-    bad = client.post(f"{API}/clips/{other.id}/vote/", {"is_valid": "perhaps"}, format="json")
+    bad = client.post(f"{API}/clips/{other.id}/vote/", {"valid": "perhaps"}, format="json")
     assert (bad.status_code, error_of(bad)) == (400, "invalid_input")
     assert not Vote.objects.exists()
 
