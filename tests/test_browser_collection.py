@@ -6,9 +6,13 @@ pressed. Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 
-from collection.models import Clip, Vote
+from collection.models import Clip, Report, Vote
+from collection.page_texts import ERROR_TEXTS
 from tests.factories import ClipFactory, PromptFactory, UserFactory, VolunteerFactory
 from tests.support import ARTIFACTS, CLIPS
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
@@ -25,11 +29,10 @@ def reader(db):
     return UserFactory()
 
 
-@pytest.fixture
-def microphone_page(reader, tmp_path):
+@contextmanager
+def chromium_with_microphone(tmp_path) -> Iterator:
     """Chromium whose fake microphone plays READING, then silence. Each new capture starts the
     file from its beginning, so a take opened after the microphone test hears the sentence."""
-    # After the rows: Playwright's sync API runs an event loop, and the ORM refuses to run in one.
     import numpy as np
     from playwright.sync_api import sync_playwright
 
@@ -55,6 +58,27 @@ def microphone_page(reader, tmp_path):
         page.set_default_timeout(30_000)
         yield page
         browser.close()
+
+
+@pytest.fixture
+def microphone_page(reader, tmp_path):
+    # After the rows (`reader`): Playwright's sync API runs an event loop, and the ORM refuses
+    # to run in one.
+    with chromium_with_microphone(tmp_path) as page:
+        yield page
+
+
+@pytest.fixture
+def misreader(db):
+    """A volunteer who consented before, offered only a sentence the microphone does not read."""
+    PromptFactory(language="ru", text=CLIPS["vm-sorry"].text)
+    return VolunteerFactory()
+
+
+@pytest.fixture
+def misreading_page(misreader, tmp_path):
+    with chromium_with_microphone(tmp_path) as page:
+        yield page
 
 
 def outside_the_event_loop(query):
@@ -157,6 +181,45 @@ def test_a_volunteer_records_a_sentence_and_confirms_it_by_keyboard(
     assert clips == [(clip.id, Clip.Status.PENDING)]
 
 
+def pass_the_microphone_test(page) -> None:
+    page.get_by_role("button", name="Mikrofonni yoqish").click()
+    page.get_by_role("button", name="Davom etish").click()  # enabled once speech is heard
+    page.wait_for_function("document.getElementById('prompt-text').textContent !== ''")
+
+
+@pytest.mark.worker
+def test_a_take_of_another_sentence_is_refused_and_backspace_records_again(
+    misreading_page, misreader, live_server_url, celery_worker_process
+):
+    page = misreading_page
+    log_in(page, live_server_url, misreader.user.username)
+    page.goto(f"{live_server_url}/collect/record/")
+    assert page.locator("#profile-form").is_hidden()  # consented before: straight to the mic
+    pass_the_microphone_test(page)
+
+    page.keyboard.press("r")
+    wait_for_state(page, "recorder", "recording")
+    page.wait_for_function(
+        "(s) => Number(document.getElementById('rec-elapsed').dataset.seconds) >= s",
+        arg=READING.duration_s + 1.5,
+    )
+    page.keyboard.press("r")
+    wait_for_state(page, "recorder", "recorded")
+    page.keyboard.press("Enter")
+    wait_for_state(page, "recorder", "refused", timeout=180_000)
+    assert page.locator("#rec-error").inner_text() == ERROR_TEXTS["uz"]["transcript_mismatch"]
+    assert page.locator("#confirm-button").is_hidden()
+    page.screenshot(path=str(ARTIFACTS / "browser-collect-refused.png"))
+    refused = outside_the_event_loop(lambda: list(Clip.objects.values_list("status", flat=True)))
+    assert refused == [Clip.Status.REFUSED]
+
+    # Backspace: record again; the refused clip is deleted on the server.
+    page.keyboard.press("Backspace")
+    wait_for_state(page, "recorder", "idle")
+    assert page.locator("#rec-error").is_hidden()
+    assert outside_the_event_loop(lambda: Clip.objects.count()) == 0
+
+
 @pytest.fixture
 def validator_and_clips(db):
     """A validator and two clips of other volunteers waiting for votes, oldest first."""
@@ -217,3 +280,26 @@ def test_a_validator_plays_and_votes_by_keyboard_once_per_clip(
     assert votes == sorted(
         [(first.id, validator.id, True), (second.id, validator.id, False)], key=str
     )
+
+
+def test_a_validator_reports_a_sentence_and_moves_on(
+    plain_page, validator_and_clips, live_server_url
+):
+    page = plain_page
+    validator, first, second = validator_and_clips
+    log_in(page, live_server_url, validator.user.username)
+    page.goto(f"{live_server_url}/collect/validate/")
+    wait_for_state(page, "validator", "ready")
+
+    page.get_by_text("Jumla haqida xabar berish").click()
+    page.get_by_label("Talaffuz qilish qiyin").check()
+    page.get_by_role("button", name="Xabar berish", exact=True).click()
+    page.wait_for_function(
+        "(id) => document.getElementById('validator').dataset.clip === id", arg=str(second.id)
+    )
+    assert page.locator("#val-status").inner_text() == "Rahmat, xabaringiz qabul qilindi."
+    reports = outside_the_event_loop(
+        lambda: list(Report.objects.values_list("prompt_id", "reporter_id", "reason"))
+    )
+    assert reports == [(first.prompt_id, validator.id, "hard_to_pronounce")]
+    assert outside_the_event_loop(lambda: Vote.objects.count()) == 0

@@ -234,8 +234,9 @@ async function submit() {
   } catch (error) {
     // The signal checks refuse at once, storing nothing: record again.
     showServerError(error);
-    setState(error.status >= 500 || error.code === "network_error" ? "recorded" : "refused",
-      T.refused);
+    // The same take may go again after a network failure, a server error or a rate limit.
+    const retry = error.status >= 500 || ["network_error", "rate_limited"].includes(error.code);
+    setState(retry ? "recorded" : "refused", retry ? "" : T.refused);
     return;
   }
   setState("checking", T.checking);
