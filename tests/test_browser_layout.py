@@ -182,3 +182,38 @@ def test_word_languages_have_calm_readable_colours(staff, long_word_job, live_se
     for language, (red, green, blue) in colours.items():
         assert red < max(green, blue), f"{language} words look red or orange: {colours}"
         assert _contrast_on_white((red, green, blue)) >= 4.5, (language, colours)
+
+
+@pytest.fixture
+def collected(staff):
+    from collection.models import Clip
+    from tests.factories import ClipFactory, VolunteerFactory
+
+    ClipFactory(
+        volunteer=VolunteerFactory(dialect="surkhandarya_kashkadarya"),
+        status=Clip.Status.VALIDATED,
+        duration_s=5400.0,
+    )
+    ClipFactory(status=Clip.Status.PENDING)
+
+
+@pytest.mark.parametrize(
+    ("path", "ready"),
+    [
+        ("/collect/record/", "#profile-form select"),
+        ("/collect/record/?lang=ru", "#profile-form select"),
+        ("/collect/validate/", "#validator[data-state=ready]"),
+        ("/collect/progress/", "svg.bars"),
+    ],
+)
+def test_collection_pages_fit_a_phone(staff, collected, live_server_url, phone, path, ready):
+    log_in(phone, live_server_url, staff.username)
+    phone.goto(f"{live_server_url}{path}")
+    phone.wait_for_selector(ready)
+
+    layout = _layout(phone)
+    name = re.sub(r"\W+", "-", path.strip("/"))
+    phone.screenshot(path=str(ARTIFACTS / f"browser-phone-{name}.png"), full_page=True)
+    assert layout["header"] <= MAX_HEADER_PX, layout
+    assert layout["pageWidth"] <= PHONE["width"], layout
+    assert phone.evaluate(OVERFLOWING) == []

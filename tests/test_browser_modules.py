@@ -20,6 +20,14 @@ LIB = ("/static/js/lib/api.js", "/static/js/lib/errors.js", "/static/js/lib/sock
 PAGES = {
     "/": ("/static/js/upload.js", LIB[0], LIB[1]),
     "/live/": ("/static/js/live.js", LIB[1], LIB[2]),
+    "/collect/record/": (
+        "/static/js/collect-record.js",
+        LIB[0],
+        LIB[1],
+        "/static/js/lib/level.js",
+        "/static/js/lib/recorder.js",
+    ),
+    "/collect/validate/": ("/static/js/collect-validate.js", LIB[0], LIB[1]),
 }
 
 LOADED_SCRIPTS = """() => performance.getEntriesByType("resource")

@@ -309,6 +309,11 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": "transcription.models.Job.Language",
         "TimestampGranularityEnum": "transcription.openai_api.TIMESTAMP_GRANULARITIES",
         "OpenAIErrorTypeEnum": "transcription.openai_api.ERROR_TYPES",
+        "SourceEnum": "transcription.models.Job.Source",
+        "StatusEnum": "transcription.models.Job.Status",
+        "ClipSourceEnum": "collection.models.Clip.Source",
+        "ClipStatusEnum": "collection.models.Clip.Status",
+        "PromptLanguageEnum": "collection.models.Prompt.Language",
     },
 }
 

@@ -308,9 +308,11 @@ async def _offer_prompt(
     if prompt_id is not None:
         prompt = await orm_in_thread(selectors.prompt_get)(prompt_id=prompt_id)
     else:
-        prompt = await orm_in_thread(selectors.prompt_for_volunteer)(
-            volunteer=volunteer, exclude=user_data.get("skipped_prompts", [])
+        skipped = user_data.get("skipped_prompts", [])
+        candidates = await orm_in_thread(selectors.prompts_to_record)(
+            volunteer=volunteer, limit=len(skipped) + 1
         )
+        prompt = next((p for p in candidates if p.id not in skipped), None)
     if prompt is None:
         user_data.pop("prompt_id", None)
         return await _show_menu(update, context, language, texts.text(language, "no_prompts"))
@@ -330,6 +332,17 @@ async def record(update: Update, context: Context) -> str:
         return state
     await _discard_pending_take(context, volunteer)
     return await _offer_prompt(update, context, volunteer)
+
+
+async def _own_clip(clip_hex: str, volunteer: Volunteer) -> Clip | None:
+    """`volunteer`'s clip, or None when it is gone (recorded again, erased) or not theirs."""
+    try:
+        clip: Clip = await orm_in_thread(selectors.clip_get_for_volunteer)(
+            volunteer=volunteer, clip_id=clip_hex
+        )
+    except ApplicationError:
+        return None
+    return clip
 
 
 async def _discard_pending_take(context: Context, volunteer: Volunteer) -> None:
@@ -497,9 +510,7 @@ async def _report_checks(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.COLLECTION_CHECK_WAIT_SECONDS
     while True:
-        clip = await orm_in_thread(selectors.clip_of_volunteer)(
-            clip_id=clip_hex, volunteer=volunteer
-        )
+        clip = await _own_clip(clip_hex, volunteer)
         if clip is None:  # recorded again or erased meanwhile: say so where it said "checking"
             try:
                 await checking.edit_text(texts.text(volunteer.interface_language, "discarded"))
@@ -531,7 +542,7 @@ async def clip_button(update: Update, context: Context) -> str | None:
         return None
     language = volunteer.interface_language
     user_data = _user_data(context)
-    clip = await orm_in_thread(selectors.clip_of_volunteer)(clip_id=clip_hex, volunteer=volunteer)
+    clip = await _own_clip(clip_hex, volunteer)
     if clip is None:
         await query.answer(texts.text(language, "stale_button"))
         await _edit(query, texts.text(language, "clip_gone"))
@@ -545,7 +556,7 @@ async def clip_button(update: Update, context: Context) -> str | None:
         return None
     if action == "redo":
         await query.answer()
-        if clip.status in selectors.RECORDED_STATUSES:  # confirmed already: nothing to redo
+        if clip.status in selectors.PROGRESS_STATUSES:  # confirmed already: nothing to redo
             await _edit(query, texts.text(language, "confirmed"))
             return None
         await orm_in_thread(services.clip_discard)(clip_id=clip_hex, volunteer=volunteer)
