@@ -396,6 +396,28 @@ async def test_a_failed_download_asks_to_send_again_and_stores_nothing(
     assert standin.file_downloads == ([sent.path] if fault == "download" else [])
 
 
+async def test_slow_checks_are_reported_and_the_verdict_can_be_asked_for_again(
+    bot, bot_settings, standin, ru_prompt, voice_bytes, ru_speech
+):
+    from collection.model_checks import clip_run_checks
+
+    # No waiting at all: the first look finds the clip still being checked (the model check
+    # takes seconds, wherever it runs; the first look comes within milliseconds).
+    bot_settings.COLLECTION_CHECK_WAIT_SECONDS = 0
+    user = TelegramUser(3005)
+    await recording(standin, user)
+    mark = standin.mark()
+    standin.send_voice(user, voice_bytes(ru_speech), duration=11)
+    slow = await standin.reply(user, after=mark, button="clip:status:", within=REPLY_S)
+    assert "choʻzilib ketdi" in slow.text
+    clip = await orm(Clip.objects.get)()
+    await orm(clip_run_checks)(clip_id=clip.id)  # the worker's work, here
+    mark = standin.mark()
+    standin.press(user, slow, "clip:status:")
+    verdict = await standin.reply(user, after=mark, button="clip:ok:", within=REPLY_S)
+    assert "tekshiruvdan oʻtdi" in verdict.text
+
+
 # --- validating ---------------------------------------------------------------------------------
 
 
