@@ -897,11 +897,24 @@ async def unexpected_message(update: Update, context: Context) -> str | None:
     return await _show_menu(update, context, language)
 
 
-async def review_text(update: Update, context: Context) -> None:
-    volunteer = await _find_volunteer(update)
+async def review_text(update: Update, context: Context) -> str | None:
+    """A text while a take awaits its verdict or Confirm: show where that take stands, with
+    its buttons (again: the message that had them may be far up, or, after a restart during
+    the checks, was never updated)."""
+    volunteer, state = await _ready_or_onboard(update, context)
+    if volunteer is None:
+        return state
     message = update.effective_message
     assert message is not None
-    await message.reply_text(texts.text(_language(volunteer), "review_first"))
+    clip_hex = _user_data(context).get("clip_id")
+    clip = await _own_clip(clip_hex, volunteer) if clip_hex else None
+    if clip is None:
+        return await _offer_prompt(
+            update, context, volunteer, prompt_id=_user_data(context).get("prompt_id")
+        )
+    verdict, buttons = _verdict(volunteer.interface_language, clip)
+    await message.reply_text(verdict, reply_markup=buttons)
+    return None
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -71,7 +71,6 @@ TEXTS: dict[str, dict[str, str]] = {
             "Yozuvni Telegramdan ololmadim. Iltimos, ovozli xabarni yana bir bor yuboring."
         ),
         "record_first": "Avval oʻqish uchun jumla oling.",
-        "review_first": "Yuqoridagi yozuvni tasdiqlang yoki qaytadan yozing.",
         "validate_clip": "Bu yozuvda jumla toʻgʻri oʻqilganmi?\n\n«{text}»",
         "vote_up": "👍 Ha",
         "vote_down": "👎 Yoʻq",
@@ -200,7 +199,6 @@ TEXTS: dict[str, dict[str, str]] = {
             "Не удалось получить запись от Telegram. Пожалуйста, отправьте голосовое ещё раз."
         ),
         "record_first": "Сначала возьмите предложение для чтения.",
-        "review_first": "Подтвердите запись выше или перезапишите её.",
         "validate_clip": "В этой записи предложение прочитано правильно?\n\n«{text}»",
         "vote_up": "👍 Да",
         "vote_down": "👎 Нет",

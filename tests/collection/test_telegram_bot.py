@@ -416,6 +416,11 @@ async def test_slow_checks_are_reported_and_the_verdict_can_be_asked_for_again(
     standin.press(user, slow, "clip:status:")
     verdict = await standin.reply(user, after=mark, button="clip:ok:", within=REPLY_S)
     assert "tekshiruvdan oʻtdi" in verdict.text
+    # A text meanwhile gets the take's standing again, with its buttons.
+    mark = standin.mark()
+    standin.send_text(user, "nima boʻldi?")
+    again = await standin.reply(user, after=mark, button="clip:ok:", within=REPLY_S)
+    assert "tekshiruvdan oʻtdi" in again.text
 
 
 # --- validating ---------------------------------------------------------------------------------
