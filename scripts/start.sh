@@ -13,6 +13,9 @@ LOG_DIR="${UZWHISPER_VAR_DIR:-var}/log"
 mkdir -p "$LOG_DIR"
 $PY manage.py migrate --no-input
 $PY manage.py create_demo_admin
+# The starter sentences for the recorder and the bot (CC0); already imported ones are skipped.
+$PY manage.py import_prompts collection/data/starter_prompts.csv \
+  --source "uzwhisper starter set, CC0 (collection/data/LICENSE.md)" > /dev/null
 
 echo "==> Starting a transcription worker (log: $LOG_DIR/worker.log)"
 # One process, one job at a time, model held in it: right for a laptop. Production runs
@@ -26,6 +29,12 @@ if [ -n "${REDIS_URL:-}" ]; then
   # process runs them itself.
   echo "==> Starting a live-stream worker (log: $LOG_DIR/stream-worker.log)"
   $PY manage.py run_stream_worker > "$LOG_DIR/stream-worker.log" 2>&1 &
+  children="$children $!"
+fi
+if [ -n "${TELEGRAM_BOT_TOKEN:-}" ] && [ -z "${TELEGRAM_WEBHOOK_SECRET:-}" ]; then
+  # With a token and no webhook, the volunteers' bot polls Telegram (one process, never two).
+  echo "==> Starting the Telegram bot (log: $LOG_DIR/telegram-bot.log)"
+  $PY manage.py run_telegram_bot > "$LOG_DIR/telegram-bot.log" 2>&1 &
   children="$children $!"
 fi
 trap 'kill $children 2>/dev/null; wait $children 2>/dev/null' EXIT INT TERM
