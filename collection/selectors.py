@@ -81,3 +81,11 @@ def clips_for_export(*, since: datetime | None = None) -> QuerySet[Clip]:
 
 def votes_of(*, volunteer: Volunteer) -> QuerySet[Vote]:
     return Vote.objects.filter(voter=volunteer).select_related("clip")
+
+
+def clips_validated(*, clip_ids: list | None = None) -> QuerySet[Clip]:
+    """Validated clips with prompt and speaker, oldest first; only `clip_ids` when given."""
+    clips = Clip.objects.filter(status=Clip.Status.VALIDATED).select_related("prompt", "volunteer")
+    if clip_ids is not None:
+        clips = clips.filter(id__in=clip_ids)
+    return clips.order_by("created_at", "id")

@@ -27,7 +27,9 @@ urlpatterns = [
     path("accounts/token/", token_page, name="account-token"),
     path("admin/", admin.site.urls),
     path("evaluations/", include("training.urls")),
+    path("annotation/", include("annotation.urls")),
     path("api/v1/", include("transcription.api_urls")),
+    path("api/v1/annotation/", include("annotation.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path(
