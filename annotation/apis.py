@@ -314,10 +314,14 @@ class TaskPeaksApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     def get(self, request: Request, task_id: str) -> HttpResponse:
         task = task_get_for_user(user=request.user, task_id=task_id)
+        if task.peaks_error:
+            raise ApplicationError(
+                "peaks_failed", task.peaks_error, status_code=status.HTTP_410_GONE
+            )
         if not task.peaks:
             raise ApplicationError(
                 "peaks_not_ready",
-                task.peaks_error or "The waveform is still being prepared.",
+                "The waveform is still being prepared.",
                 status_code=status.HTTP_409_CONFLICT,
             )
         with task.peaks.open("rb") as handle:
