@@ -50,7 +50,9 @@ class Task(models.Model):
     language = models.CharField(max_length=8, blank=True)  # uz, ru, mixed or "" (unknown)
     # Pseudonymous: what keeps one recording's (or one volunteer's) segments in one split.
     speaker_key = models.CharField(max_length=64)
-    machine_segments = models.JSONField(default=list)  # the prefill, in annotation/segments shape
+    machine_segments = models.JSONField(
+        default=list, blank=True
+    )  # the prefill, in annotation/segments shape
     required_annotations = models.PositiveSmallIntegerField(default=1)  # 2: blind double
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
@@ -60,7 +62,11 @@ class Task(models.Model):
     peaks_duration_s = models.FloatField(null=True, blank=True)
     peaks_error = models.CharField(max_length=255, blank=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField()
 
@@ -106,7 +112,7 @@ class Annotation(models.Model):
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.IN_PROGRESS, db_index=True
     )
-    segments = models.JSONField(default=list)
+    segments = models.JSONField(default=list, blank=True)
     dialect = models.CharField(max_length=32, blank=True)  # collection.models.Dialect values
     # Bumped by every save; a save that names an older one is refused (a stale tab).
     version = models.PositiveIntegerField(default=1)

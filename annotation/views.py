@@ -87,9 +87,13 @@ def editor_page(request: HttpRequest, annotation_id: Any) -> HttpResponse:
         raise Http404(exc.message) from exc
     if annotation.annotator_id != request.user.id:
         raise Http404("No such annotation.")
+    payload = AnnotationOutputSerializer(annotation).data
+    # The editor starts from the annotation's own segments; the prefill would only double the
+    # page's weight (1440 segments of a 2-hour recording are some 300 kB).
+    payload["task"].pop("machine_segments", None)
     context = {
         "annotation": annotation,
-        "payload": AnnotationOutputSerializer(annotation).data,
+        "payload": payload,
         "dialects": Dialect.choices,
         "word_languages": WORD_LANGUAGES,
     }

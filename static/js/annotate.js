@@ -28,13 +28,18 @@ const NUDGE_S = 0.1;
 const AUTOSAVE_MS = 1200;
 const BACKUP_KEY = `uzwhisper:annotation:${data.id}`;
 const duration = data.task.peaks_duration_s || data.task.duration_s;
+const MAX_REGIONS = 200;
+// Recordings longer than this open zoomed in (50 px/s): a whole hour in one screen shows nothing.
+const FIT_MAX_S = 600;
 
 let nextKey = 1;
 let version = data.version;
 let segments = data.segments.map(withKey);
 let selected = segments.length ? 0 : -1;
 let speedIndex = SPEEDS.indexOf(1);
-let zoomIndex = 0;
+let zoomIndex = duration > FIT_MAX_S ? 2 : 0;
+let visibleWindow = [0, duration];
+let scrollTimer = null;
 let undoStack = [];
 let redoStack = [];
 let lastTypingAt = 0;
@@ -218,6 +223,7 @@ function select(index, { focusText = null, play = false } = {}) {
   const inText = focusText ?? document.activeElement?.matches("textarea.seg-text");
   selected = index;
   markSelected({ focusText: inText });
+  revealOnWaveform(segments[index]);
   if (play) playSegment(index);
 }
 
@@ -229,10 +235,30 @@ function regionColour(segment, index) {
   return chosen ? "rgba(11,107,203,0.35)" : "rgba(11,107,203,0.15)";
 }
 
+/** Indexes of the segments to draw: those in (or near) the visible stretch of the waveform, at
+ * most MAX_REGIONS of them, nearest the selected one first. A 2-hour file has thousands of
+ * segments, and the regions plugin measures the layout once for each region it adds. */
+function regionIndexes() {
+  const [from, to] = visibleWindow;
+  const margin = (to - from) / 2;
+  let shown = [];
+  segments.forEach((segment, index) => {
+    if (segment.end >= from - margin && segment.start <= to + margin) shown.push(index);
+  });
+  if (shown.length > MAX_REGIONS) {
+    shown = shown
+      .sort((a, b) => Math.abs(a - selected) - Math.abs(b - selected))
+      .slice(0, MAX_REGIONS);
+  }
+  if (selected >= 0 && !shown.includes(selected)) shown.push(selected);
+  return shown;
+}
+
 function syncRegions() {
   if (!regions) return;
   regions.clearRegions();
-  segments.forEach((segment, index) => {
+  regionIndexes().forEach((index) => {
+    const segment = segments[index];
     const region = regions.addRegion({
       id: `seg-${segment.key}`,
       start: segment.start,
@@ -251,8 +277,21 @@ function syncRegions() {
   });
 }
 
+function revealOnWaveform(segment) {
+  if (!wavesurfer || !segment) return;
+  const [from, to] = visibleWindow;
+  if (segment.start < from || segment.end > to) {
+    wavesurfer.setScrollTime(Math.max(0, segment.start - (to - from) / 4));
+  }
+}
+
 function colourRegions() {
   if (!regions) return;
+  const chosen = segments[selected];
+  if (chosen && !regions.getRegions().some((r) => r.id === `seg-${chosen.key}`)) {
+    syncRegions();
+    return;
+  }
   for (const region of regions.getRegions()) {
     const index = segments.findIndex((s) => `seg-${s.key}` === region.id);
     if (index >= 0) region.setOptions({ color: regionColour(segments[index], index) });
@@ -271,6 +310,7 @@ async function loadWaveform() {
       const bytes = new Int8Array(await response.arrayBuffer());
       const peaks = Float32Array.from(bytes, (v) => v / 127);
       const fileDuration = Number(response.headers.get("X-Duration")) || duration;
+      performance.mark("editor:peaks");
       drawWaveform(peaks, fileDuration);
       return;
     }
@@ -307,8 +347,21 @@ function drawWaveform(peaks, fileDuration) {
     plugins: [regions],
   });
   wavesurfer.on("ready", () => {
+    performance.mark("editor:waveform");
     syncRegions();
-    root.dataset.waveform = "ready";
+    performance.mark("editor:regions");
+    // Ready once the browser has laid out and painted it all, not when the script returns.
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        performance.mark("editor:painted");
+        root.dataset.waveform = "ready";
+      }),
+    );
+  });
+  wavesurfer.on("scroll", (start, end) => {
+    visibleWindow = [start, end];
+    clearTimeout(scrollTimer);
+    scrollTimer = setTimeout(syncRegions, 150);
   });
   regions.on("region-updated", (region) => {
     const index = segmentIndexOfRegion(region);
@@ -376,7 +429,10 @@ function setSpeed(step) {
 function setZoom(step) {
   zoomIndex = Math.min(ZOOMS.length - 1, Math.max(0, zoomIndex + step));
   zoomOut.textContent = ZOOMS[zoomIndex] ? `${ZOOMS[zoomIndex]} px/s` : "fit";
-  if (wavesurfer) wavesurfer.zoom(ZOOMS[zoomIndex]);
+  if (wavesurfer) {
+    wavesurfer.zoom(ZOOMS[zoomIndex]);
+    revealOnWaveform(segments[selected]);
+  }
 }
 
 // --- editing --------------------------------------------------------------------------
@@ -744,8 +800,10 @@ function recoverBackup() {
 }
 
 fillHelp();
+zoomOut.textContent = ZOOMS[zoomIndex] ? `${ZOOMS[zoomIndex]} px/s` : "fit";
 recoverBackup();
 render();
+performance.mark("editor:segments");
 root.dataset.version = String(version);
 root.dataset.status = data.status;
 if (segments.length) textBox(0)?.focus();

@@ -269,3 +269,62 @@ def test_keyboard_annotation_review_loop_and_export(
         for line in (out / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
     ]
     assert {m["source"] for m in manifests} == {"annotation-job"}
+
+
+def open_editor(browser, problems, base, user):
+    page = new_page(browser, problems)
+    log_in(page, base, user.username)
+    page.goto(f"{base}/annotation/")
+    page.get_by_role("button", name="Next task").click()
+    page.wait_for_url("**/annotation/a/*/")
+    page.wait_for_selector("#editor[data-ready=true]")
+    return page
+
+
+def test_a_stale_tab_is_told_and_nothing_is_overwritten(browser, people, live_server_url):
+    annotator, _ = people
+    problems: list[str] = []
+    first = open_editor(browser, problems, live_server_url, annotator)
+    second = first.context.new_page()
+    second.goto(first.url)
+    second.wait_for_selector("#editor[data-ready=true]")
+
+    first.keyboard.press("Control+a")
+    first.keyboard.type("Подключение из первой вкладки")
+    wait_saved(first, 1)
+
+    second.keyboard.press("Control+a")
+    second.keyboard.type("Подключение из второй вкладки")
+    second.keyboard.press("Control+s")
+    error = second.locator("#editor-error")
+    error.wait_for(state="visible")
+    assert "newer version (2)" in error.inner_text()
+    assert "Nothing was overwritten" in error.inner_text()
+    second.screenshot(path=str(ARTIFACTS / "annotation-stale-tab.png"))
+    saved = off_loop(annotation_of, annotator)
+    assert saved.version == 2
+    assert saved.segments[0]["text"] == "Подключение из первой вкладки"
+
+
+def test_edits_survive_the_server_going_away_and_a_reload(browser, people, live_server_url):
+    annotator, _ = people
+    problems: list[str] = []
+    page = open_editor(browser, problems, live_server_url, annotator)
+    page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?" on reload
+    # The server stops answering saves (a restart): the page says so and keeps retrying.
+    page.route("**/draft/", lambda route: route.abort("connectionrefused"))
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Правка во время перезапуска")
+    page.wait_for_function(
+        "() => document.getElementById('save-state').textContent.includes('Retrying')"
+    )
+    page.reload()
+    page.wait_for_selector("#editor[data-ready=true]")
+    assert segment_texts(page)[0] == "Правка во время перезапуска"  # from this browser's copy
+    assert "restored" in page.locator("#save-state").inner_text()
+    page.unroute("**/draft/")
+    # The first save after the reload was refused too; the next retry goes through.
+    page.wait_for_function(
+        "() => Number(document.getElementById('editor').dataset.version) > 1", timeout=60_000
+    )
+    assert off_loop(annotation_of, annotator).segments[0]["text"] == "Правка во время перезапуска"

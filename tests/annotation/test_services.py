@@ -302,15 +302,17 @@ def test_tasks_from_a_done_job_a_validated_clip_and_a_manifest(ru_clip, uz_clip,
             [
                 json.dumps({"audio": str(uz_clip.path), "text": uz_clip.text, "language": "uz"}),
                 json.dumps({"audio": "missing.wav", "text": "x", "language": "uz"}),
+                json.dumps({"audio": str(uz_clip.path), "text": "", "language": "uz"}),
                 "not json",
             ]
         ),
         encoding="utf-8",
     )
-    result = tasks_import_manifest(path=manifest, created_by=admin, required_annotations=2)
-    assert len(result.tasks) == 1
+    result = tasks_import_manifest(path=manifest, created_by=None, required_annotations=2)
+    assert len(result.tasks) == 2
     assert result.tasks[0].required_annotations == 2
-    assert [r.split(":")[0] for r in result.refused] == ["line 2", "line 3"]
+    assert result.tasks[1].machine_segments == []  # no transcript: the annotator writes it
+    assert [r.split(":")[0] for r in result.refused] == ["line 2", "line 4"]
 
 
 def test_peaks_are_computed_once_and_a_missing_file_is_reported():
@@ -335,3 +337,13 @@ def test_review_is_recorded():
     annotation_submit(user=alice, annotation_id=draft.id, version=1, segments=draft.segments)
     review_decide(reviewer=reviewer_user(), annotation_id=draft.id, decision="approve")
     assert Review.objects.get().version == 2
+
+
+def test_peaks_are_computed_on_the_default_queue_not_the_model_workers():
+    from django.conf import settings
+
+    from uzwhisper.celery import app
+
+    route = app.amqp.router.route({}, "annotation.tasks.compute_task_peaks")
+    assert route["queue"].name == settings.CELERY_TASK_DEFAULT_QUEUE
+    assert route["queue"].name != settings.CELERY_ASR_QUEUE
