@@ -326,7 +326,7 @@ def task_next_for_annotator(*, user: Any) -> Annotation | None:
     require_role(user, ANNOTATOR)
     mine = (
         Annotation.objects.filter(annotator_id=user.id, status__in=Annotation.EDITABLE_STATUSES)
-        .order_by("-status", "saved_at")  # in_progress before rejected
+        .order_by("status", "saved_at")  # in_progress before rejected
         .first()
     )
     if mine is not None:

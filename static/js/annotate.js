@@ -730,6 +730,7 @@ const SHORTCUTS = [
   ["Alt+L", "Change the language of the word at the caret (uz → ru → other)", (e) => e.altKey && e.code === "KeyL", () => { const box = textBox(); cycleLanguage(selected, box ? wordIndexAtCaret(box) : 0); }],
   ["Alt+U", "Mark “speech, not transcribable”", (e) => e.altKey && e.code === "KeyU", () => toggleFlag("untranscribable")],
   ["Alt+W", "Speaker A / B (B may overlap A)", (e) => e.altKey && e.code === "KeyW", () => toggleFlag("speaker")],
+  ["Alt+D", "Choose the dialect (Esc returns to the text)", (e) => e.altKey && e.code === "KeyD", () => dialectSelect.focus()],
   ["Alt+- / Alt+=", "Slower / faster (0.5–2.5×)", (e) => e.altKey && !e.shiftKey && (e.code === "Minus" || e.code === "Equal"), (e) => setSpeed(e.code === "Minus" ? -1 : 1)],
   ["Alt+Shift+- / =", "Zoom out / in", (e) => e.altKey && e.shiftKey && (e.code === "Minus" || e.code === "Equal"), (e) => setZoom(e.code === "Minus" ? -1 : 1)],
   ["Ctrl+Z", "Undo", (e) => e.ctrlKey && !e.shiftKey && e.code === "KeyZ", undo],
@@ -738,6 +739,7 @@ const SHORTCUTS = [
   ["Ctrl+Enter", "Submit for review", (e) => e.ctrlKey && e.code === "Enter", submit],
   ["Alt+/ or ?", "This help", (e) => (e.altKey && e.code === "Slash") || (!typingTarget() && e.key === "?"), () => help.showModal()],
   ["Esc", "Leave the text box (Enter returns to it)", (e) => e.key === "Escape" && typingTarget(), () => root.focus()],
+  ["Esc", "From the dialect back to the text", (e) => e.key === "Escape" && document.activeElement === dialectSelect, () => textBox()?.focus()],
   ["Enter", "Back into the text box", (e) => e.key === "Enter" && !e.altKey && !e.ctrlKey && document.activeElement === root, () => textBox()?.focus()],
 ];
 

@@ -328,3 +328,29 @@ def test_edits_survive_the_server_going_away_and_a_reload(browser, people, live_
         "() => Number(document.getElementById('editor').dataset.version) > 1", timeout=60_000
     )
     assert off_loop(annotation_of, annotator).segments[0]["text"] == "Правка во время перезапуска"
+
+
+def test_a_task_whose_audio_is_gone_says_so_and_keeps_the_text_editable(
+    browser, people, task, live_server_url
+):
+    annotator, _ = people
+
+    def lose_audio():
+        from annotation.models import Task
+
+        stored = Task.objects.get(id=task.id)
+        stored.audio.storage.delete(stored.audio.name)
+        stored.peaks.storage.delete(stored.peaks.name)
+        Task.objects.filter(id=task.id).update(peaks="")
+        task_compute_peaks(task_id=task.id)  # finds no audio: records why
+
+    off_loop(lose_audio)
+    problems: list[str] = []
+    page = open_editor(browser, problems, live_server_url, annotator)
+    error = page.locator("#editor-error")
+    error.wait_for(state="visible")
+    assert "audio of this task is gone" in error.inner_text()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Текст без звука")
+    wait_saved(page, 1)
+    assert off_loop(annotation_of, annotator).segments[0]["text"] == "Текст без звука"

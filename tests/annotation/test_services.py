@@ -3,6 +3,7 @@ review, and task creation from jobs, clips and manifests."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 
@@ -23,6 +24,7 @@ from annotation.services import (
     tasks_import_manifest,
 )
 from tests.factories import (
+    AnnotationFactory,
     ClipFactory,
     TaskFactory,
     UserFactory,
@@ -347,3 +349,34 @@ def test_peaks_are_computed_on_the_default_queue_not_the_model_workers():
     route = app.amqp.router.route({}, "annotation.tasks.compute_task_peaks")
     assert route["queue"].name == settings.CELERY_TASK_DEFAULT_QUEUE
     assert route["queue"].name != settings.CELERY_ASR_QUEUE
+
+
+def test_a_draft_in_progress_comes_before_one_sent_back():
+    first, second = TaskFactory(), TaskFactory()
+    alice = annotator_user()
+    rejected = task_next_for_annotator(user=alice)
+    annotation_submit(user=alice, annotation_id=rejected.id, version=1, segments=rejected.segments)
+    review_decide(
+        reviewer=reviewer_user(), annotation_id=rejected.id, decision="reject", comment="x"
+    )
+    # The task reopened for her alone; meanwhile she is working on another one.
+    Annotation.objects.filter(id=rejected.id).update(saved_at=timezone.now())
+    current = AnnotationFactory(task=second, annotator=alice)
+    assert task_next_for_annotator(user=alice).id == current.id
+    assert first.id == rejected.task_id
+
+
+def test_create_annotation_tasks_command(uz_clip, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(
+        json.dumps({"audio": str(uz_clip.path), "text": uz_clip.text, "language": "uz"}) + "\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    call_command("create_annotation_tasks", "--manifest", str(manifest), "--double", stdout=out)
+    assert "Made 1 annotation task(s)." in out.getvalue()
+    assert Task.objects.get().required_annotations == 2
+    with pytest.raises(CommandError, match="Not finished transcription jobs"):
+        call_command("create_annotation_tasks", "--jobs", "00000000-0000-0000-0000-000000000001")
