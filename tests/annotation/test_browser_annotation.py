@@ -354,3 +354,39 @@ def test_a_task_whose_audio_is_gone_says_so_and_keeps_the_text_editable(
     page.keyboard.type("Текст без звука")
     wait_saved(page, 1)
     assert off_loop(annotation_of, annotator).segments[0]["text"] == "Текст без звука"
+
+
+def test_clicking_a_region_plays_it_and_dragging_its_edge_moves_the_boundary(
+    browser, people, live_server_url
+):
+    annotator, _ = people
+    problems: list[str] = []
+    page = open_editor(browser, problems, live_server_url, annotator)
+    page.wait_for_selector("#editor[data-waveform=ready]")
+    regions = page.locator('#waveform [part~="region"]')  # Playwright pierces the shadow root
+    assert regions.count() == 3
+
+    box = regions.nth(1).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 10)
+    page.wait_for_function(
+        """() => {
+            const player = document.getElementById('player');
+            return !player.paused && player.currentTime >= 3.5;
+        }"""
+    )
+    assert page.locator("#segments li.selected").get_attribute("data-index") == "1"
+    page.keyboard.press("Alt+p")
+
+    # Drag the first region's right edge left: the boundary follows and is saved.
+    handle = page.locator('#waveform [part~="region-handle-right"]').first.bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 40, y, steps=8)
+    page.mouse.up()
+    wait_saved(page, 1)
+    first = off_loop(annotation_of, annotator).segments[0]
+    assert first["start"] == 0.0
+    assert 2.0 < first["end"] < 3.4  # was 3.5
+    assert page.locator("#segments li .times").first.inner_text().endswith(f"{first['end']:05.2f}")
+    assert problems == []
