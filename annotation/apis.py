@@ -41,7 +41,8 @@ class RoleApi(APIView):
 
 class WordSerializer(serializers.Serializer):
     text = serializers.CharField()
-    language = serializers.ChoiceField(choices=WORD_LANGUAGES)
+    # null: not tagged yet (typed since the last save); the server's tagger tags it.
+    language = serializers.ChoiceField(choices=WORD_LANGUAGES, allow_null=True)
 
 
 class SegmentSerializer(serializers.Serializer):

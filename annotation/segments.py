@@ -53,6 +53,9 @@ def _words(text: str, given: Any, index: int) -> list[dict[str, str]]:
         word = given[position] if position < len(given) else None
         if isinstance(word, dict) and word.get("text") == token:
             language = word.get("language")
+            if language is None:  # a word typed since the last save: tagged below
+                tags.append(None)
+                continue
             if language not in WORD_LANGUAGES:
                 raise _invalid(
                     f"Segment {index + 1}: word {token!r} has language {language!r}; "

@@ -574,11 +574,9 @@ function payload() {
   return {
     version,
     dialect: dialectSelect.value,
-    segments: segments.map(({ key, words, ...rest }) => ({
-      ...rest,
-      // Untagged (new) words are left to the server's tagger.
-      words: (words || []).filter((w) => w.language).length === (words || []).length ? words : undefined,
-    })),
+    // Words typed since the last save go with language null: the server's tagger tags them,
+    // and keeps every tag an annotator set.
+    segments: segments.map(({ key, ...rest }) => rest),
   };
 }
 

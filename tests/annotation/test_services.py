@@ -182,12 +182,25 @@ def test_a_corrected_word_tag_is_kept_and_a_changed_word_is_tagged_again():
                 {"text": "к", "language": "ru"},
                 {"text": "серверу", "language": "ru"},  # the text changed under it
             ],
-        }
+        },
+        {
+            "start": 4,
+            "end": 6,
+            "text": "через salom",
+            "words": [
+                {"text": "через", "language": "other"},  # corrected by hand
+                {"text": "salom", "language": None},  # typed since the last save
+            ],
+        },
     ]
     saved = annotation_save_draft(user=alice, annotation_id=draft.id, version=1, segments=segments)
     tags = [w["language"] for w in saved.segments[0]["words"]]
     assert tags[:2] == ["other", "ru"]
     assert saved.segments[0]["words"][2]["text"] == "dunyo"
+    assert saved.segments[1]["words"] == [
+        {"text": "через", "language": "other"},
+        {"text": "salom", "language": "uz"},
+    ]
 
 
 def test_reject_sends_it_back_then_approve_and_figures():
