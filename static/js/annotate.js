@@ -791,6 +791,7 @@ function recoverBackup() {
   if (!saved || frozen) return;
   if (saved.version === version && saved.state !== snapshot()) {
     restore(saved.state);
+    root.dataset.restored = "true";
     dirty = true;
     showState(`Unsaved edits from this browser restored · saving over version ${version}`);
     scheduleSave(200);
