@@ -303,3 +303,10 @@ def volunteers_leaderboard(*, limit: int = 10) -> list[LeaderboardRow]:
         .order_by("-score", "id")[:limit]
     )
     return [LeaderboardRow(v.id, v.pseudonym.hex[:6], v.recorded, v.voted) for v in rows]
+
+def clips_validated(*, clip_ids: list | None = None) -> QuerySet[Clip]:
+    """Validated clips with prompt and speaker, oldest first; only `clip_ids` when given."""
+    clips = Clip.objects.filter(status=Clip.Status.VALIDATED).select_related("prompt", "volunteer")
+    if clip_ids is not None:
+        clips = clips.filter(id__in=clip_ids)
+    return clips.order_by("created_at", "id")

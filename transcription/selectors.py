@@ -85,3 +85,9 @@ def job_status_payload(*, job: Job) -> dict:
         "code_mixing_index": job.code_mixing_index,
         "switch_points": job.switch_points,
     }
+
+
+def jobs_done(*, job_ids: list[uuid.UUID]) -> QuerySet[Job]:
+    """Finished, successful jobs among `job_ids`, whoever owns them (for admins' tools, such as
+    making annotation tasks)."""
+    return Job.objects.filter(id__in=job_ids, status=Job.Status.DONE).order_by("created_at")

@@ -309,11 +309,17 @@ SPECTACULAR_SETTINGS = {
         "LanguageEnum": "transcription.models.Job.Language",
         "TimestampGranularityEnum": "transcription.openai_api.TIMESTAMP_GRANULARITIES",
         "OpenAIErrorTypeEnum": "transcription.openai_api.ERROR_TYPES",
+        # Jobs keep the names they had before other apps brought sources and statuses.
         "SourceEnum": "transcription.models.Job.Source",
         "StatusEnum": "transcription.models.Job.Status",
         "ClipSourceEnum": "collection.models.Clip.Source",
         "ClipStatusEnum": "collection.models.Clip.Status",
         "PromptLanguageEnum": "collection.models.Prompt.Language",
+        "AnnotationTaskSourceEnum": "annotation.models.Task.Source",
+        "AnnotationTaskCreateSourceEnum": "annotation.models.CREATABLE_SOURCES",
+        "AnnotationTaskStatusEnum": "annotation.models.Task.Status",
+        "AnnotationStatusEnum": "annotation.models.Annotation.Status",
+        "ReviewDecisionEnum": "annotation.models.Review.Decision",
     },
 }
 
@@ -341,3 +347,8 @@ if SENTRY_DSN:
         traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
         environment=env.str("SENTRY_ENVIRONMENT", default="production"),
     )
+
+# --- Annotation ----------
+# A task opened by an annotator is theirs alone this long after their last save; then another
+# annotator may take it (their draft is kept and seeds the next one).
+ANNOTATION_LOCK_SECONDS = env.int("ANNOTATION_LOCK_SECONDS", default=30 * 60)

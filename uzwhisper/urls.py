@@ -31,6 +31,8 @@ urlpatterns = [
     path("collect/", include("collection.urls")),
     path("api/v1/", include("transcription.api_urls")),
     path("api/v1/collection/", include("collection.api_urls")),
+    path("annotation/", include("annotation.urls")),
+    path("api/v1/annotation/", include("annotation.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .accounts import TokenFactory, UserFactory
+from .annotation import AnnotationFactory, TaskFactory, annotator_user, reviewer_user
 from .collection import ClipFactory, PromptFactory, VolunteerFactory, VoteFactory
 from .training import EvaluationRunFactory
 from .transcription import (
@@ -14,16 +15,20 @@ from .transcription import (
 )
 
 __all__ = [
+    "AnnotationFactory",
     "ClipFactory",
     "EvaluationRunFactory",
     "JobFactory",
     "PromptFactory",
     "SegmentFactory",
+    "TaskFactory",
     "TokenFactory",
     "UserFactory",
     "VolunteerFactory",
     "VoteFactory",
     "WordFactory",
+    "annotator_user",
     "make_job",
     "make_segment",
+    "reviewer_user",
 ]

@@ -195,3 +195,36 @@ def write_audio(
         for packet in stream.encode(None):
             out.mux(packet)
     return path
+
+
+def decode_range(
+    path: str | Path, *, start_s: float, end_s: float, sample_rate: int = SAMPLE_RATE
+) -> np.ndarray:
+    """Mono float32 at `sample_rate` of [start_s, end_s) only: seeks near `start_s` and stops at
+    `end_s`, so a segment of a long recording is cut without decoding (or holding) the rest."""
+    if end_s <= start_s:
+        return np.zeros(0, dtype=np.float32)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    chunks: list[np.ndarray] = []
+    first_sample: int | None = None
+    decoded = 0
+    wanted_end = round(end_s * sample_rate)
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream = container.streams.audio[0]
+        if start_s > 1.0:
+            # Seek to a keyframe at or before the start (in microseconds, AV_TIME_BASE).
+            container.seek(int((start_s - 0.5) * av.time_base), any_frame=False, backward=True)
+        for frame in container.decode(stream):
+            if first_sample is None:
+                frame_time = float(frame.time) if frame.time is not None else 0.0
+                first_sample = round(frame_time * sample_rate)
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+                decoded += out.samples
+            if first_sample + decoded >= wanted_end:
+                break
+    if not chunks or first_sample is None:
+        return np.zeros(0, dtype=np.float32)
+    audio = np.concatenate(chunks).astype(np.float32, copy=False)
+    begin = max(0, round(start_s * sample_rate) - first_sample)
+    return audio[begin : max(begin, wanted_end - first_sample)]
