@@ -304,6 +304,7 @@ def volunteers_leaderboard(*, limit: int = 10) -> list[LeaderboardRow]:
     )
     return [LeaderboardRow(v.id, v.pseudonym.hex[:6], v.recorded, v.voted) for v in rows]
 
+
 def clips_validated(*, clip_ids: list | None = None) -> QuerySet[Clip]:
     """Validated clips with prompt and speaker, oldest first; only `clip_ids` when given."""
     clips = Clip.objects.filter(status=Clip.Status.VALIDATED).select_related("prompt", "volunteer")
