@@ -1,5 +1,5 @@
 """A task's audio for the editor's media element, through the one range-request responder
-(transcription.audio_responses): the browser streams and seeks, never downloads it whole."""
+(uzwhisper.audio_responses): the browser streams and seeks, never downloads it whole."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import BinaryIO, cast
 from django.http.response import HttpResponseBase
 from rest_framework import status
 
-from transcription.audio_responses import audio_file_response
+from uzwhisper.audio_responses import audio_file_response
 from uzwhisper.errors import ApplicationError
 
 from .models import Task

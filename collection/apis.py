@@ -28,7 +28,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from transcription.audio_responses import audio_file_response
+from uzwhisper.audio_responses import audio_file_response
 from uzwhisper.errors import ApplicationError
 
 from . import selectors, services

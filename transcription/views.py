@@ -12,10 +12,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from uzwhisper.asr.languages import LANGUAGE_MODE_DESCRIPTIONS, SAMPLE_RATE
+from uzwhisper.audio_responses import audio_file_response
 from uzwhisper.errors import ApplicationError
 from uzwhisper.lib.units import format_mib
 
-from .audio_responses import audio_file_response
 from .exports import EXPORT_FORMATS
 from .models import Job
 from .selectors import job_get_for_user, job_list

@@ -46,7 +46,7 @@ def client(volunteer) -> APIClient:
 
 @async_to_sync
 async def streamed_body(response) -> bytes:
-    """The audio comes from an asynchronous iterator (transcription.audio_responses)."""
+    """The audio comes from an asynchronous iterator (uzwhisper.audio_responses)."""
     return b"".join([chunk async for chunk in response.streaming_content])
 
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from tests.factories import UserFactory
 from tests.support import AsgiServer, open_files, proc_status_kib, start_asgi_server
-from transcription.audio_responses import CHUNK_BYTES, FileChunks, audio_file_response
 from transcription.models import Job
+from uzwhisper.audio_responses import CHUNK_BYTES, FileChunks, audio_file_response
 
 BIG_FILE_BYTES = 200 * 1024 * 1024
 MAX_RSS_GROWTH_KIB = 50 * 1024

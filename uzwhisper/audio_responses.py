@@ -1,5 +1,6 @@
-"""A job's audio for the browser's <audio> element: the whole file (200) or one byte range (206,
-so the player can seek), or 416 for a range past the end.
+"""Stored audio for the browser's <audio> element (job pages, the validator, the annotation
+editor): the whole file (200) or one byte range (206, so the player can seek), or 416 for a range
+past the end.
 
 The body is an asynchronous iterator that reads one chunk at a time in a worker thread. Under
 ASGI Django reads a synchronous iterator to its end into memory before it sends a byte
