@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor
 
 from . import texts
-from .handlers import add_handlers, bot_commands
+from .handlers import add_handlers, bot_commands, resume_verdicts, stop_verdict_watchers
 from .persistence import DatabasePersistence
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,22 @@ class PerVolunteerUpdateProcessor(BaseUpdateProcessor):
         """Nothing to release."""
 
 
+class VolunteerBot(Application[Any, Any, Any, Any, Any, Any]):
+    """The Application, watching for the verdicts a previous process was still waiting for when
+    it starts (polling or webhook alike), and dropping its watchers when it stops: they would
+    otherwise outlive it, and the next process resumes them anyway."""
+
+    async def start(self) -> None:
+        await super().start()
+        await resume_verdicts(self)
+
+    async def stop(self) -> None:
+        await stop_verdict_watchers(self)
+        await super().stop()
+        # Again: an update still in flight when stopping began may have started one.
+        await stop_verdict_watchers(self)
+
+
 async def set_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """The command menu in the volunteer's Telegram, in Uzbek and (for Russian clients)
     Russian. A failure here is logged: the bot works without the menu."""
@@ -78,6 +94,7 @@ def build_application(*, webhook: bool = False) -> Application[Any, Any, Any, An
     api = settings.TELEGRAM_API_BASE_URL.rstrip("/")
     builder = (
         Application.builder()
+        .application_class(VolunteerBot)
         .token(token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")

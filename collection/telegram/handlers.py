@@ -56,6 +56,8 @@ Context = ContextTypes.DEFAULT_TYPE
 CONVERSATION_NAME = "volunteer"
 # How often the bot looks at a clip's status while the checks run.
 CHECK_POLL_SECONDS = 0.5
+# The user's data key of the take whose verdict is awaited, and where its message is.
+AWAITED_VERDICT = "awaited_verdict"
 # How many skipped prompts and clips a volunteer's state remembers (so they are not offered
 # again at once); older skips are offered again.
 SKIPS_REMEMBERED = 50
@@ -473,13 +475,16 @@ async def voice_received(update: Update, context: Context) -> str | None:
 
     user_data["clip_id"] = clip.id.hex
     checking = await message.reply_text(texts.text(language, "checking"))
+    # Kept with the user's data, so that a restarted bot still turns this message into the
+    # verdict (resume_verdicts).
+    user_data[AWAITED_VERDICT] = {
+        "clip_id": clip.id.hex,
+        "chat_id": checking.chat_id,
+        "message_id": checking.message_id,
+    }
     # The verdict is awaited off the update's path: the volunteer's other updates (/stats,
     # another take) are not held up for the checks' duration.
-    context.application.create_task(
-        _report_checks(context, checking, clip.id.hex, volunteer),
-        update=update,
-        name=f"clip-checks-{clip.id.hex}",
-    )
+    _watch_verdict(context.application, user_data, volunteer)
     return State.REVIEW
 
 
@@ -503,28 +508,84 @@ def _verdict(language: str, clip: Clip) -> tuple[str, InlineKeyboardMarkup | Non
 
 
 async def _report_checks(
-    context: Context, checking: Message, clip_hex: str, volunteer: Volunteer
+    application: Application[Any, Any, Any, Any, Any, Any],
+    user_data: dict[str, Any],
+    volunteer: Volunteer,
 ) -> None:
-    """Wait (up to COLLECTION_CHECK_WAIT_SECONDS) for the checks of a take, then turn the
-    "checking…" message into the verdict with its buttons."""
+    """Wait (up to COLLECTION_CHECK_WAIT_SECONDS) for the checks of the take in
+    `user_data[AWAITED_VERDICT]`, then turn its "checking…" message into the verdict with its
+    buttons."""
+    awaited = dict(user_data.get(AWAITED_VERDICT) or {})
+    if not awaited:
+        return
+    clip_hex = awaited["clip_id"]
+    language = volunteer.interface_language
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.COLLECTION_CHECK_WAIT_SECONDS
     while True:
         clip = await _own_clip(clip_hex, volunteer)
-        if clip is None:  # recorded again or erased meanwhile: say so where it said "checking"
-            try:
-                await checking.edit_text(texts.text(volunteer.interface_language, "discarded"))
-            except BadRequest as error:
-                logger.info("checking message of %s not updated: %s", clip_hex, error)
-            return
-        if clip.status != Clip.Status.CHECKING or loop.time() >= deadline:
+        if clip is None or clip.status != Clip.Status.CHECKING or loop.time() >= deadline:
             break
         await asyncio.sleep(CHECK_POLL_SECONDS)
-    message, buttons = _verdict(volunteer.interface_language, clip)
+    if clip is None:  # recorded again or erased meanwhile: say so where it said "checking"
+        message, buttons = texts.text(language, "discarded"), None
+    else:
+        message, buttons = _verdict(language, clip)
     try:
-        await checking.edit_text(message, reply_markup=buttons)
+        await application.bot.edit_message_text(
+            message,
+            chat_id=awaited["chat_id"],
+            message_id=awaited["message_id"],
+            reply_markup=buttons,
+        )
     except BadRequest as error:
         logger.info("verdict for %s not shown: %s", clip_hex, error)
+    if (user_data.get(AWAITED_VERDICT) or {}).get("clip_id") == clip_hex:
+        user_data.pop(AWAITED_VERDICT, None)
+        if volunteer.telegram_id is not None:
+            application.mark_data_for_update_persistence(user_ids=[volunteer.telegram_id])
+
+
+# Per application (by id): the tasks waiting for verdicts. Not Application.create_task: its
+# tasks are awaited by stop(), which would hold a restart up to COLLECTION_CHECK_WAIT_SECONDS;
+# these are cancelled instead (stop_verdict_watchers) and the next process resumes them.
+_verdict_watchers: dict[int, set[asyncio.Task[None]]] = {}
+
+
+def _watch_verdict(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    user_data: dict[str, Any],
+    volunteer: Volunteer,
+) -> None:
+    watchers = _verdict_watchers.setdefault(id(application), set())
+    task = asyncio.get_running_loop().create_task(
+        _report_checks(application, user_data, volunteer),
+        name=f"clip-checks-{volunteer.telegram_id}",
+    )
+    watchers.add(task)
+    task.add_done_callback(watchers.discard)
+
+
+async def stop_verdict_watchers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Stop waiting for verdicts (the bot is stopping); the takes stay in the users' data, so
+    the next process gives their verdicts."""
+    watchers = _verdict_watchers.pop(id(application), set())
+    for task in watchers:
+        task.cancel()
+    await asyncio.gather(*watchers, return_exceptions=True)
+
+
+async def resume_verdicts(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """After a restart: the takes whose verdict the previous process was still waiting for
+    (their "checking…" message kept in the user's data) get it now, or when their checks end."""
+    for user_id, user_data in list(application.user_data.items()):
+        if not user_data.get(AWAITED_VERDICT):
+            continue
+        volunteer = await orm_in_thread(selectors.volunteer_by_telegram_id)(telegram_id=user_id)
+        if volunteer is None:
+            user_data.pop(AWAITED_VERDICT, None)
+            continue
+        _watch_verdict(application, user_data, volunteer)
 
 
 async def clip_button(update: Update, context: Context) -> str | None:

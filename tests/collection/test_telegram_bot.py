@@ -558,6 +558,31 @@ async def test_the_conversation_survives_a_bot_restart(bot_settings, standin, ru
     assert volunteer.dialect == "samarkand_bukhara"
 
 
+async def test_a_verdict_awaited_when_the_bot_stopped_is_given_by_the_next_one(
+    bot_settings, standin, ru_prompt, voice_bytes, ru_speech
+):
+    from collection.model_checks import clip_run_checks
+
+    user = TelegramUser(6011)
+    async with polling_bot():
+        await recording(standin, user)
+        mark = standin.mark()
+        standin.send_voice(user, voice_bytes(ru_speech), duration=11)
+        checking = await standin.reply(user, after=mark, contains="tekshirilmoqda", within=REPLY_S)
+        # Stopped at once: the model check of 10 s of speech takes seconds, so the take is still
+        # being checked (and the stop does not wait for it).
+    assert [c for c in standin.sent_to(user, after=mark) if c.method == "editMessageText"] == []
+
+    clip = await orm(Clip.objects.get)()
+    await orm(clip_run_checks)(clip_id=clip.id)  # the worker's work (a no-op if it did it)
+    mark = standin.mark()
+    async with polling_bot():
+        verdict = await standin.reply(user, after=mark, button="clip:ok:", within=REPLY_S)
+    assert verdict.method == "editMessageText"
+    assert int(verdict.params["message_id"]) == checking.result["message_id"]
+    assert "tekshiruvdan oʻtdi" in verdict.text
+
+
 async def until(condition: Callable[[], Any], *, within: float, what: str) -> None:
     """Poll `condition` (sync, run in a thread) until it is true, for up to `within` s."""
     async with asyncio.timeout(within):
