@@ -21,6 +21,8 @@ os.environ.setdefault("WHISPER_CPU_THREADS", "2")
 os.environ.setdefault("STREAM_IDLE_SECONDS", "4")
 os.environ.setdefault("STREAM_ADMISSION_WAIT_SECONDS", "2")
 os.environ.setdefault("STREAM_HEARTBEAT_TIMEOUT_SECONDS", "3")
+# Stream workers ask the model registry every second, so a promotion reaches them quickly.
+os.environ.setdefault("STREAM_MODEL_CHECK_SECONDS", "1")
 # One media folder per test run, shared with the worker and server processes it starts.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="uzwhisper-test-media-"))
 

@@ -232,3 +232,27 @@ def open_files(pid: int) -> set[str]:
         except FileNotFoundError:  # closed while we looked
             continue
     return paths
+
+
+# --- model directories for the registry -------------------------------------------------
+
+
+def bundled_model_copy(target: Path) -> Path:
+    """A model directory named `target` holding the bundled model's files (linked, not copied):
+    the same weights under another name, so a job's `model_id` shows which version served it."""
+    source = Path(settings.WHISPER_MODEL)
+    target.mkdir(parents=True)
+    for item in source.iterdir():
+        (target / item.name).symlink_to(item.resolve())
+    return target
+
+
+def broken_model_dir(target: Path) -> Path:
+    """A directory that looks like a CTranslate2 model (the bundled config and tokenizer) but
+    whose model.bin is not one: it registers and promotes, and fails to load."""
+    source = Path(settings.WHISPER_MODEL)
+    target.mkdir(parents=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        (target / name).write_bytes((source / name).read_bytes())
+    (target / "model.bin").write_bytes(b"not a CTranslate2 model\n" * 64)
+    return target

@@ -224,6 +224,8 @@ STREAM_MAX_FRAME_BYTES = env.int("STREAM_MAX_FRAME_BYTES", default=64000)  # 2 s
 STREAM_ADMISSION_WAIT_SECONDS = env.float("STREAM_ADMISSION_WAIT_SECONDS", default=3)
 # How long a client waits for a worker that took its request while loading the model.
 STREAM_MODEL_LOAD_SECONDS = env.float("STREAM_MODEL_LOAD_SECONDS", default=120)
+# How often a stream worker asks the model registry whether another version is in production.
+STREAM_MODEL_CHECK_SECONDS = env.float("STREAM_MODEL_CHECK_SECONDS", default=5)
 STREAM_HEARTBEAT_SECONDS = env.float("STREAM_HEARTBEAT_SECONDS", default=1)
 STREAM_HEARTBEAT_TIMEOUT_SECONDS = env.float("STREAM_HEARTBEAT_TIMEOUT_SECONDS", default=5)
 # Without a shared channel layer the stream worker must live in the web process (laptop demo).

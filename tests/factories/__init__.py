@@ -7,6 +7,7 @@ from .collection import ClipFactory, PromptFactory, VolunteerFactory, VoteFactor
 from .training import EvaluationRunFactory
 from .transcription import (
     JobFactory,
+    ModelVersionFactory,
     SegmentFactory,
     WordFactory,
     make_job,
@@ -17,6 +18,7 @@ __all__ = [
     "ClipFactory",
     "EvaluationRunFactory",
     "JobFactory",
+    "ModelVersionFactory",
     "PromptFactory",
     "SegmentFactory",
     "TokenFactory",
