@@ -12,6 +12,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/uzwhis
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CELERY_ASR_QUEUE", "asr-test")
+os.environ.setdefault("CELERY_TRAIN_QUEUE", "train-test")
+os.environ.setdefault("TRAIN_LEASE_SECONDS", "6")
+os.environ.setdefault("TRAIN_RUNS_DIR", tempfile.mkdtemp(prefix="uzwhisper-test-runs-"))
 os.environ.setdefault("CHANNEL_PREFIX", "uzwhisper-test")
 # Short leases so a killed worker's job is taken over within seconds.
 os.environ.setdefault("JOB_LEASE_SECONDS", "6")
