@@ -50,6 +50,9 @@ def _callback(
 
     metrics = recipe.out / METRICS_FILE
     cancel = recipe.out / CANCEL_FILE
+    # The worker that started this process: if it dies, stop (its checkpoint is saved) rather
+    # than train on unwatched; the run is marked failed when its task is delivered again.
+    parent = os.getppid()
     features = {
         row.audio: features_of(feature_extractor, load_audio(row.audio)) for row in evaluation
     }
@@ -68,7 +71,7 @@ def _callback(
                 )
 
         def on_step_end(self, args, state, control, model=None, **kwargs):  # type: ignore[no-untyped-def]
-            if cancel.exists():
+            if cancel.exists() or os.getppid() != parent:
                 control.should_training_stop = True
                 control.should_save = True
             if not state.is_world_process_zero:
