@@ -258,15 +258,16 @@ def broken_model_dir(target: Path) -> Path:
     return target
 
 
-def start_train_worker(name: str = "train-worker") -> ChildProcess:
-    """A Celery worker (solo pool) on the `train` queue only: it holds no Whisper model."""
+def start_train_worker(name: str = "train-worker", **env: str) -> ChildProcess:
+    """A Celery worker (solo pool) on the `train` queue only (CELERY_TRAIN_QUEUE in `env`
+    names another): it holds no Whisper model."""
     args = [
         str(BIN / "celery"),
         "-A",
         "uzwhisper",
         "worker",
         "-Q",
-        settings.CELERY_TRAIN_QUEUE,
+        env.get("CELERY_TRAIN_QUEUE", settings.CELERY_TRAIN_QUEUE),
         "--pool",
         "solo",
         "--loglevel",
@@ -276,7 +277,7 @@ def start_train_worker(name: str = "train-worker") -> ChildProcess:
         "-n",
         f"{name}@%h",
     ]
-    return ChildProcess(name, args, process_env(), "ready.")
+    return ChildProcess(name, args, process_env(**env), "ready.")
 
 
 def write_manifest(path: Path, stems: list[str]) -> Path:

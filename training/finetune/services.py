@@ -227,10 +227,20 @@ def finetune_run_mark_failed(*, run_id: uuid.UUID | str, code: str, message: str
         _publish(run)
 
 
+class RunBusy(Exception):
+    """Another worker's run shows a live heartbeat: look again after `retry_in` seconds (if that
+    worker died, its heartbeat will have lapsed by then)."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"the run is active elsewhere; look again in {retry_in:.0f} s")
+        self.retry_in = retry_in
+
+
 def finetune_run_claim(*, run_id: uuid.UUID | str) -> FineTuneRun | None:
     """Take a queued run for this worker (a conditional UPDATE: a second delivery does nothing).
-    A run found training whose heartbeat has lapsed lost its worker: it is marked failed, not
-    run again (its checkpoints stay), so no run trains twice."""
+    A run found active whose heartbeat has lapsed lost its worker: it is marked failed, not
+    run again (its checkpoints stay), so no run trains twice. One whose heartbeat is fresh
+    raises RunBusy."""
     now = timezone.now()
     claimed = FineTuneRun.objects.filter(id=run_id, status=FineTuneRun.Status.QUEUED).update(
         status=FineTuneRun.Status.TRAINING,
@@ -255,7 +265,11 @@ def finetune_run_claim(*, run_id: uuid.UUID | str) -> FineTuneRun | None:
             f"checkpoints so far are kept in {lost.output_dir}/checkpoints. Start a new run to "
             "continue.",
         )
-    elif not FineTuneRun.objects.filter(id=run_id).exists():
+        return None
+    active = FineTuneRun.objects.filter(id=run_id, status__in=FineTuneRun.ACTIVE_STATUSES).first()
+    if active is not None and active.heartbeat_at is not None:
+        raise RunBusy(max(1.0, (active.heartbeat_at - lapsed).total_seconds()))
+    if not FineTuneRun.objects.filter(id=run_id).exists():
         logger.warning("Fine-tune run %s vanished before it ran", run_id)
     return None
 
