@@ -8,7 +8,7 @@ import logging
 from celery import Task, shared_task
 from django.conf import settings
 
-from .finetune import services
+from .finetune import execution, services
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +24,8 @@ def finetune_run(self: Task, run_id: str) -> None:
     """Claimed with a conditional UPDATE, so a second delivery (or one after the worker died)
     never trains the run twice; any unexpected error marks it failed with the reason."""
     try:
-        services.finetune_run_execute(run_id=run_id)
-    except services.RunBusy as busy:
+        execution.finetune_run_execute(run_id=run_id)
+    except execution.RunBusy as busy:
         # Delivered again while the run's heartbeat is fresh: its worker may be alive, or may
         # have just died. Look again once the heartbeat would have lapsed.
         raise self.retry(countdown=busy.retry_in, max_retries=None) from busy

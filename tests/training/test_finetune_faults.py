@@ -21,7 +21,7 @@ from tests.support import (
     start_train_worker,
     write_manifest,
 )
-from training.finetune import services
+from training.finetune import execution, services
 from training.models import FineTuneRun
 from training.tasks import finetune_run
 from transcription.services import registry
@@ -108,7 +108,7 @@ def test_a_training_process_that_crashes_fails_the_run_with_its_reason(tmp_path,
     run = create(moved, evaluation)
     clip.unlink()
 
-    services.finetune_run_execute(run_id=run.id)
+    execution.finetune_run_execute(run_id=run.id)
 
     run.refresh_from_db()
     assert run.status == FineTuneRun.Status.FAILED
@@ -117,7 +117,7 @@ def test_a_training_process_that_crashes_fails_the_run_with_its_reason(tmp_path,
     assert "gone.wav" in run.error_message  # the log's last lines say why
     assert run.registered_version is None
     # Delivered again: nothing runs twice.
-    assert services.finetune_run_execute(run_id=run.id) is None
+    assert execution.finetune_run_execute(run_id=run.id) is None
     run.refresh_from_db()
     assert run.attempts == 1
 
@@ -127,7 +127,7 @@ def test_a_training_process_that_crashes_fails_the_run_with_its_reason(tmp_path,
 def test_a_full_disk_stops_the_run_and_keeps_its_checkpoints(manifests):
     run = create(*manifests, hyperparameters={**TINY_RUN, "max_steps": 50, "save_steps": 1})
     with override_settings(TRAIN_MIN_FREE_BYTES=shutil.disk_usage("/").total * 2):
-        services.finetune_run_execute(run_id=run.id)
+        execution.finetune_run_execute(run_id=run.id)
 
     run.refresh_from_db()
     assert run.status == FineTuneRun.Status.FAILED

@@ -15,8 +15,8 @@ from faster_whisper.tokenizer import Tokenizer
 
 from tests.support import EVAL_STEMS, TINY_RUN, TRAIN_STEMS, write_manifest
 from training.finetune import convert
+from training.finetune.execution import gate_decision
 from training.finetune.recipe import Recipe, load_tokenizer, read_utterances
-from training.finetune.services import gate_decision
 from training.finetune.train import train
 from uzwhisper.asr import engine
 from uzwhisper.lib.audio import decode_to_array

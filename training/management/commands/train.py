@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from training.finetune import services
+from training.finetune import execution, services
 from training.models import FineTuneRun
 from transcription import selectors as transcription_selectors
 from transcription.models import ModelVersion
@@ -72,7 +72,7 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
         self.stdout.write(f"Run {run.name} ({run.id}) created; output in {run.output_dir}")
         if options["here"]:
-            services.finetune_run_execute(run_id=run.id)
+            execution.finetune_run_execute(run_id=run.id)
         self._follow(run)
 
     def _follow(self, run: FineTuneRun) -> None:
