@@ -266,6 +266,9 @@ def greedy_generate(
     import torch
     from transformers import GenerationMixin
 
+    # A LoRA model decodes through its base, whose layers carry the adapters in place.
+    if hasattr(model, "get_base_model"):
+        model = model.get_base_model()
     with torch.no_grad():
         output = GenerationMixin.generate(
             model,
