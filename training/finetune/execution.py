@@ -5,6 +5,7 @@ packages (through `convert`) inside functions; the web process imports `services
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import logging
 import os
@@ -278,6 +279,7 @@ def finetune_run_execute(*, run_id: uuid.UUID | str) -> FineTuneRun | None:
     cpu_before = _cpu_seconds()
     recipe = _recipe(run)
     try:
+        _require_training_packages()
         _train(run, recipe)
         _check_cancel(run)
         if not (recipe.final_dir / "config.json").exists():
@@ -328,6 +330,27 @@ def finetune_run_execute(*, run_id: uuid.UUID | str) -> FineTuneRun | None:
             )
             return FineTuneRun.objects.get(id=run.id)
         raise
+
+
+TRAINING_PACKAGES = ("torch", "transformers", "peft", "optimum.onnxruntime", "ctranslate2")
+
+
+def _require_training_packages() -> None:
+    missing = []
+    for name in TRAINING_PACKAGES:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # its parent package is missing
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        raise RunStopped(
+            FineTuneRun.Status.FAILED,
+            "training_packages_missing",
+            f"This worker cannot train: {', '.join(missing)} missing. Training workers install "
+            "requirements-train.txt (pip install -r requirements-train.txt).",
+        )
 
 
 def _cpu_seconds() -> float:
