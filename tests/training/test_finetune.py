@@ -90,7 +90,7 @@ def test_a_tiny_fine_tune_trains_converts_gates_registers_and_serves(
     assert run.cpu_seconds > 0
     out = Path(run.output_dir)
     assert (out / "checkpoints").is_dir()
-    ct2_config = json.loads((out / "ctranslate2-int8" / "config.json").read_text())
+    ct2_config = json.loads((out / "tiny-e2e-int8" / "config.json").read_text())
     assert len(ct2_config["lang_ids"]) == 99  # languages survive the conversion
     assert ct2_config["alignment_heads"]
 
@@ -106,7 +106,7 @@ def test_a_tiny_fine_tune_trains_converts_gates_registers_and_serves(
     transcribe_job.delay(str(job.id))
     job = wait_for_job(job.id, timeout=180)
     assert job.status == "done", job.error_message
-    assert job.model_id.startswith("ctranslate2-int8@")
+    assert job.model_id.startswith("tiny-e2e-int8@")
     registry.model_version_rollback(actor="test")
 
     figures = {

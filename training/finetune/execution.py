@@ -105,6 +105,11 @@ def _recipe(run: FineTuneRun) -> Recipe:
     )
 
 
+def ct2_directory(run: FineTuneRun) -> Path:
+    """Where a run's CTranslate2 int8 conversion goes (the directory a version registers)."""
+    return Path(run.output_dir) / f"{run.name}-int8"
+
+
 def train_command(recipe_path: Path, *, gpus: int) -> list[str]:
     """One process per GPU through torchrun (data-parallel), else one process."""
     if gpus > 1:
@@ -289,7 +294,8 @@ def finetune_run_execute(*, run_id: uuid.UUID | str) -> FineTuneRun | None:
         _set_status(run, FineTuneRun.Status.CONVERTING)
         from . import convert
 
-        ct2_dir = convert.convert_ctranslate2(recipe.final_dir, recipe.out / "ctranslate2-int8")
+        # Named after the run: workers report "<directory>@<checksum>" as a job's model_id.
+        ct2_dir = convert.convert_ctranslate2(recipe.final_dir, ct2_directory(run))
         onnx_dir = convert.export_onnx(recipe.final_dir, recipe.out / "onnx")
         _check_cancel(run)
         _set_status(run, FineTuneRun.Status.EVALUATING)
