@@ -126,5 +126,22 @@ def test_the_conversion_keeps_languages_and_word_timestamps(tiny, ru_clip):
         timed = [w for w in alignment if w["word"].strip()]
         assert [w["word"].strip() for w in timed] == words
         assert all(0.0 <= w["start"] <= w["end"] for w in timed)
+        # And the whole path: faster-whisper's own transcribe writes segments with timestamps
+        # (the fine-tune kept its timestamp tokens) and words with times inside them.
+        segments, _ = whisper.transcribe(
+            audio,
+            language="ru",
+            word_timestamps=True,
+            temperature=0.0,
+            vad_filter=False,
+            condition_on_previous_text=False,
+        )
+        segments = [s for s in segments if s.words]
+        assert segments
+        duration = len(audio) / 16000
+        for segment in segments:
+            assert 0.0 <= segment.start <= segment.end <= duration + 0.1
+            for word in segment.words:
+                assert segment.start - 0.01 <= word.start <= word.end <= segment.end + 0.01
     finally:
         engine.release_model(engine.EngineConfig(model_path=str(tiny["ct2"]), device="cpu"))
