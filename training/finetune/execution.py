@@ -184,6 +184,22 @@ def _train(run: FineTuneRun, recipe: Recipe) -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    try:
+        _follow(run, out, child, follower)
+    except BaseException:
+        # The task is ending (time limit, an error, the worker stopping): so does training,
+        # saving a checkpoint at its next step, then at once if it lingers.
+        (out / CANCEL_FILE).touch()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+        raise
+
+
+def _follow(run: FineTuneRun, out: Path, child: subprocess.Popen, follower: _Follower) -> None:
+    """Until the training process exits: record its metrics and heartbeat, relay them to the
+    run page, and ask it to stop on cancel or a nearly full disk."""
     stop: RunStopped | None = None
     while True:
         exited = child.poll() is not None
