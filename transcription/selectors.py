@@ -129,8 +129,12 @@ def _slice_key(row: dict[str, Any]) -> str:
 def model_version_compare(*, left: ModelVersion, right: ModelVersion) -> dict[str, Any]:
     """Two versions side by side from their stored evaluations: WER and CER per slice (with the
     change from left to right), and the clips both were scored on whose WER differs, worst
-    regression first."""
-    left_slices = {_slice_key(s): s for s in left.evaluation.get("slices", [])}
+    regression first. A version a run registered also holds its base's scores on the same
+    evaluation set (`evaluation["base"]`): comparing it with its base uses those."""
+    left_evaluation = left.evaluation
+    if right.base_id == left.id and right.evaluation.get("base"):
+        left_evaluation = right.evaluation["base"]
+    left_slices = {_slice_key(s): s for s in left_evaluation.get("slices", [])}
     right_slices = {_slice_key(s): s for s in right.evaluation.get("slices", [])}
     slices = []
     for key in list(left_slices) + [k for k in right_slices if k not in left_slices]:
@@ -146,7 +150,7 @@ def model_version_compare(*, left: ModelVersion, right: ModelVersion) -> dict[st
                 "delta_wer": None if wer_a is None or wer_b is None else wer_b - wer_a,
             }
         )
-    left_clips = {c["audio"]: c for c in left.evaluation.get("clips", [])}
+    left_clips = {c["audio"]: c for c in left_evaluation.get("clips", [])}
     clips = []
     for clip in right.evaluation.get("clips", []):
         before = left_clips.get(clip["audio"])

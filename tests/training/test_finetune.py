@@ -23,6 +23,7 @@ from tests.support import (
 )
 from training.finetune import services
 from training.models import FineTuneRun
+from transcription import selectors
 from transcription.models import ModelVersion
 from transcription.services import registry
 from transcription.tasks import transcribe_job
@@ -99,6 +100,14 @@ def test_a_tiny_fine_tune_trains_converts_gates_registers_and_serves(
     assert version.base == base
     assert version.run_id == run.id
     assert version.evaluation["wer"] == run.scores["ctranslate2_int8"]["wer"]
+    # Side by side with its base, on the run's evaluation set.
+    comparison = selectors.model_version_compare(left=base, right=version)
+    uz = next(s for s in comparison["slices"] if s["slice"] == "language=uz")
+    assert uz["left_wer"] == next(
+        s["wer"] for s in run.scores["base"]["slices"] if s["value"] == "uz"
+    )
+    assert uz["right_wer"] is not None
+    assert comparison["clips"]  # the tiny model writes other words than the base
 
     # Promoted, it reaches the running ASR worker; rolled back, the base serves again.
     registry.model_version_promote(version_id=version.id, actor="test")

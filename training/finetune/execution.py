@@ -416,6 +416,8 @@ def _finish(
                 **served,
                 "formats": {k: v["wer"] for k, v in scores.items()},
                 "gate": gate,
+                # The base on the same set: the registry compares the version with its base.
+                "base": scores["base"],
             },
             notes="forgetting: Russian WER worse than the base's" if gate["forgetting"] else "",
             actor=f"run {run.name}",
