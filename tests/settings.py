@@ -12,6 +12,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/uzwhis
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("CELERY_ASR_QUEUE", "asr-test")
+os.environ.setdefault("CELERY_TRAIN_QUEUE", "train-test")
+os.environ.setdefault("TRAIN_LEASE_SECONDS", "6")
+os.environ.setdefault("TRAIN_RUNS_DIR", tempfile.mkdtemp(prefix="uzwhisper-test-runs-"))
 os.environ.setdefault("CHANNEL_PREFIX", "uzwhisper-test")
 # Short leases so a killed worker's job is taken over within seconds.
 os.environ.setdefault("JOB_LEASE_SECONDS", "6")
@@ -21,6 +24,8 @@ os.environ.setdefault("WHISPER_CPU_THREADS", "2")
 os.environ.setdefault("STREAM_IDLE_SECONDS", "4")
 os.environ.setdefault("STREAM_ADMISSION_WAIT_SECONDS", "2")
 os.environ.setdefault("STREAM_HEARTBEAT_TIMEOUT_SECONDS", "3")
+# Stream workers ask the model registry every second, so a promotion reaches them quickly.
+os.environ.setdefault("STREAM_MODEL_CHECK_SECONDS", "1")
 # One media folder per test run, shared with the worker and server processes it starts.
 os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="uzwhisper-test-media-"))
 

@@ -232,3 +232,83 @@ def open_files(pid: int) -> set[str]:
         except FileNotFoundError:  # closed while we looked
             continue
     return paths
+
+
+# --- model directories for the registry -------------------------------------------------
+
+
+def bundled_model_copy(target: Path) -> Path:
+    """A model directory named `target` holding the bundled model's files (linked, not copied):
+    the same weights under another name, so a job's `model_id` shows which version served it."""
+    source = Path(settings.WHISPER_MODEL)
+    target.mkdir(parents=True)
+    for item in source.iterdir():
+        (target / item.name).symlink_to(item.resolve())
+    return target
+
+
+def broken_model_dir(target: Path) -> Path:
+    """A directory that looks like a CTranslate2 model (the bundled config and tokenizer) but
+    whose model.bin is not one: it registers and promotes, and fails to load."""
+    source = Path(settings.WHISPER_MODEL)
+    target.mkdir(parents=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        (target / name).write_bytes((source / name).read_bytes())
+    (target / "model.bin").write_bytes(b"not a CTranslate2 model\n" * 64)
+    return target
+
+
+def start_train_worker(name: str = "train-worker", **env: str) -> ChildProcess:
+    """A Celery worker (solo pool) on the `train` queue only (CELERY_TRAIN_QUEUE in `env`
+    names another): it holds no Whisper model."""
+    args = [
+        str(BIN / "celery"),
+        "-A",
+        "uzwhisper",
+        "worker",
+        "-Q",
+        env.get("CELERY_TRAIN_QUEUE", settings.CELERY_TRAIN_QUEUE),
+        "--pool",
+        "solo",
+        "--loglevel",
+        "INFO",
+        "--without-mingle",
+        "--without-gossip",
+        "-n",
+        f"{name}@%h",
+    ]
+    return ChildProcess(name, args, process_env(**env), "ready.")
+
+
+def write_manifest(path: Path, stems: list[str]) -> Path:
+    """A JSONL manifest of test clips (by file stem), audio paths absolute."""
+    lines = []
+    for line in (SPEECH / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if Path(row["audio"]).stem in stems:
+            row["audio"] = str(SPEECH / row["audio"])
+            lines.append(json.dumps(row, ensure_ascii=False))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# The tiny fine-tune of the tests: one Uzbek speaker and two short Russian clips to train on;
+# other speakers to evaluate on, Uzbek and Russian.
+TRAIN_STEMS = [
+    "usc_1131474547_2_29207_1",
+    "usc_1131474547_2_29208_1",
+    "vm-sorry",
+    "pls-hold-while-try",
+]
+EVAL_STEMS = ["uzbekvoice_sample_uzbek_2", "demo-nogo", "status"]
+# A few steps of the tiny model: enough for the loss to fall, seconds on two cores.
+TINY_RUN = {
+    "max_steps": 4,
+    "batch_size": 4,
+    "learning_rate": 1e-3,
+    "warmup_steps": 0,
+    "eval_steps": 2,
+    "logging_steps": 1,
+    "save_steps": 2,
+    "generation_max_length": 24,
+}

@@ -156,3 +156,98 @@ class Word(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class ModelVersion(models.Model):
+    """A Whisper model the workers can serve: a CTranslate2 directory and what is known about it.
+
+    Exactly one version is in production at a time (a partial unique constraint); workers read
+    which through `transcription.serving.engine_config()`. The bundled base is the first version:
+    its `path` is empty and stands for `settings.WHISPER_MODEL`, so the row is the same on every
+    machine. A version registered by a fine-tune run names the run by id only: nothing here
+    imports the training app.
+    """
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate"
+        PRODUCTION = "production"
+        RETIRED = "retired"
+
+    BUNDLED_NAME = "whisper-base (bundled)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.CANDIDATE, db_index=True
+    )
+    # The CTranslate2 model directory ("" = the bundled model, settings.WHISPER_MODEL).
+    path = models.CharField(max_length=1000, blank=True)
+    # SHA-256 of model.bin when registered; checked again before promotion.
+    checksum = models.CharField(max_length=64)
+    base = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derived"
+    )
+    # The fine-tune run that made it (training.FineTuneRun's id; no foreign key across the rule
+    # that nothing depends on training).
+    run_id = models.UUIDField(null=True, blank=True)
+    # What it was trained on: [{"kind", "name", "rows", "seconds"}], and the method.
+    data = models.JSONField(default=dict, blank=True)
+    # Evaluation on the run's evaluation set: {"wer", "cer", "slices": [...], "clips": [...]}
+    # with the shared WER/CER code's slice dicts and per-clip hypotheses (for comparisons).
+    evaluation = models.JSONField(default=dict, blank=True)
+    notes = models.TextField(blank=True)
+    # The production version before this one was promoted: what a rollback returns to.
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    # A worker could not load it after promotion: it went on serving the previous version and
+    # the registry rolled back (services.registry.model_version_record_load_failure).
+    load_error = models.TextField(blank=True)
+    load_failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=models.Q(status="production"),
+                name="model_version_one_in_production",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def is_bundled(self) -> bool:
+        return not self.path
+
+    @property
+    def model_path(self) -> str:
+        return self.path or settings.WHISPER_MODEL
+
+
+class ModelVersionEvent(models.Model):
+    """The registry's log: promotions, rollbacks and load failures, newest first."""
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered"
+        PROMOTED = "promoted"
+        ROLLED_BACK = "rolled_back"
+        LOAD_FAILED = "load_failed"
+        RETIRED = "retired"
+
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(db_index=True)
+    message = models.TextField(blank=True)
+    # Who did it: a user name, "worker <host>:<pid>", or a run.
+    actor = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.version_id}"

@@ -41,7 +41,7 @@ from uzwhisper.db import orm_in_thread
 from . import live_protocol as protocol
 from .payloads import final_payload
 from .services.transcripts import LanguageTags, language_tags
-from .serving import engine_config
+from .serving import serving_model
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ class LiveSession:
     wav: wave.Wave_write
     started_at: object
     vad_filter: bool = True
+    # The model the session started with: a promotion mid-stream reaches the next session.
+    model: engine.LoadedModel | None = None
     last_audio: float = field(default_factory=time.monotonic)
     stepping: asyncio.Task | None = None
     finishing: bool = False
@@ -123,12 +125,13 @@ class StreamWorker:
         self.channel = await self.layer.new_channel("stream-worker.")
         # Requests are taken while the model loads: their clients wait for it (`stream.loading`
         # extends their admission deadline) instead of hearing `busy` from an idle worker.
-        loading = loop.run_in_executor(self.executor, engine.get_model, engine_config())
+        loading = loop.run_in_executor(self.executor, _serving_model_in_thread)
         intake = [
             asyncio.create_task(self._take_requests()),
             asyncio.create_task(self._read_inbox()),
         ]
         heartbeat = asyncio.create_task(self._heartbeat())
+        watching = None
         try:
             self.model = await loading
         except Exception:
@@ -137,7 +140,11 @@ class StreamWorker:
         else:
             self.loaded.set()
             logger.info("Stream worker ready on %s with %d slots", self.channel, self.slots)
+            watching = asyncio.create_task(self._follow_registry())
         await self.stopping.wait()
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
         logger.info("Stopping: taking no new sessions, finishing %d", len(self.sessions))
         for task in intake:
             task.cancel()
@@ -208,6 +215,22 @@ class StreamWorker:
             elif kind == "stream.abort":
                 self._spawn(self._finish(session, notify=False))
 
+    async def _follow_registry(self) -> None:
+        """Pick up a promoted model version without a restart: ask the registry every
+        STREAM_MODEL_CHECK_SECONDS, on the decode thread, so a load never runs beside a decode.
+        Sessions open keep the model they started with; the next ones get the new one."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(settings.STREAM_MODEL_CHECK_SECONDS)
+            try:
+                model = await loop.run_in_executor(self.executor, _serving_model_in_thread)
+            except Exception:
+                logger.exception("Checking the model registry failed; keeping %s", self.model)
+                continue
+            if self.model is None or model.model_id != self.model.model_id:
+                logger.info("Stream worker now serving %s", model.model_id)
+            self.model = model
+
     async def _receive(self, channel: str) -> dict:
         """A receive that outlives a broken connection to the layer: a loop that died here would
         leave the worker alive but deaf."""
@@ -249,11 +272,14 @@ class StreamWorker:
             owner_id=message["owner_id"],
             reply_channel=message["reply_channel"],
             config=config,
-            stream=StreamSession(config=config, decode=self._decoder(vad_filter=vad_filter)),
+            stream=StreamSession(
+                config=config, decode=self._decoder(self.model, vad_filter=vad_filter)
+            ),
             wav_path=Path(handle.name),
             wav=wav,
             started_at=timezone.now(),
             vad_filter=vad_filter,
+            model=self.model,
         )
         self.sessions[session.id] = session
         await self.layer.send(
@@ -262,11 +288,11 @@ class StreamWorker:
                 "type": "stream.ready",
                 "session": session.id,
                 "worker_channel": self.channel,
-                "model": self.model.model_id if self.model else "",
+                "model": session.model.model_id if session.model else "",
             },
         )
 
-    def _decoder(self, *, vad_filter: bool):
+    def _decoder(self, model: engine.LoadedModel | None, *, vad_filter: bool):
         # Per session: a mixed stream's finished stretches keep their language decision.
         language_cache: engine.LanguageCache = {}
 
@@ -274,7 +300,7 @@ class StreamWorker:
             if len(language_cache) > 256:
                 language_cache.clear()
             language, probability, words = engine.transcribe_words(
-                self.model,
+                model,
                 audio,
                 language=language,
                 initial_prompt=prompt,
@@ -425,7 +451,7 @@ class StreamWorker:
                 )
                 for index, c in enumerate(stream.committed)
             ],
-            model_id=self.model.model_id if self.model else "",
+            model_id=session.model.model_id if session.model else "",
             processing_s=stream.decode_seconds,
             started_at=session.started_at,
         )
@@ -435,6 +461,17 @@ class StreamWorker:
             await self.layer.send(session.reply_channel, event(payload))
         except Exception:
             logger.warning("Could not reach the client of session %s", session.id)
+
+
+def _serving_model_in_thread() -> engine.LoadedModel:
+    """`serving_model()` from the decode thread, which then gives its database connection back
+    (the thread lives as long as the worker)."""
+    from django.db import connection
+
+    try:
+        return serving_model()
+    finally:
+        connection.close()
 
 
 def _percentile(values: list[float], percent: float) -> float:

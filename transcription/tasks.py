@@ -8,6 +8,7 @@ from typing import Any
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_ready
+from django import db
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -50,17 +51,18 @@ def transcribe_job(self: Task, job_id: str) -> None:
 
 
 def _preload_model(consumer_queues: dict[str, Any] | None) -> None:
-    from uzwhisper.asr import engine
-
     from . import serving
 
     queues = {q.name for q in consumer_queues.values()} if consumer_queues else set()
     if settings.CELERY_ASR_QUEUE not in queues:
         return  # only workers that consume the ASR queue hold a model
     try:
-        engine.get_model(serving.engine_config())
+        serving.serving_model()
     except Exception:
         logger.exception("Could not preload the Whisper model; the first job will try again")
+    finally:
+        # The registry was read outside any task: give the connection back to the pool.
+        db.connections.close_all()
 
 
 @worker_process_init.connect

@@ -194,8 +194,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_DEFAULT_QUEUE", default="default")
 CELERY_ASR_QUEUE = env.str("CELERY_ASR_QUEUE", default="asr")
+# Fine-tune runs (training.tasks), for GPU workers with requirements-train.txt installed.
+CELERY_TRAIN_QUEUE = env.str("CELERY_TRAIN_QUEUE", default="train")
 CELERY_TASK_ROUTES = {
     "transcription.tasks.*": {"queue": CELERY_ASR_QUEUE},
+    "training.tasks.*": {"queue": CELERY_TRAIN_QUEUE},
     # The clip checks decode with the model too (collection.model_checks).
     "collection.tasks.*": {"queue": CELERY_ASR_QUEUE},
 }
@@ -217,6 +220,15 @@ WHISPER_CPU_THREADS = env.int("WHISPER_CPU_THREADS", default=0)  # 0 = all cores
 WHISPER_DEFAULT_BEAM_SIZE = env.int("WHISPER_DEFAULT_BEAM_SIZE", default=1)
 
 # --- Live streams ----------
+# Fine-tune runs: where their checkpoints, conversions and logs go; the WER margin a conversion
+# may lose against its checkpoint; the free disk a run needs to go on; how long a run's
+# heartbeat may be silent before a redelivered task calls its worker lost.
+TRAIN_RUNS_DIR = Path(env.str("TRAIN_RUNS_DIR", default=str(VAR_DIR / "training-runs")))
+TRAIN_GATE_MARGIN = env.float("TRAIN_GATE_MARGIN", default=0.02)
+TRAIN_MIN_FREE_BYTES = env.int("TRAIN_MIN_FREE_BYTES", default=2 * 1024**3)
+TRAIN_LEASE_SECONDS = env.int("TRAIN_LEASE_SECONDS", default=120)
+TRAIN_MIN_ROWS = env.int("TRAIN_MIN_ROWS", default=2)
+TRAIN_TIME_LIMIT_SECONDS = env.int("TRAIN_TIME_LIMIT_SECONDS", default=7 * 24 * 3600)
 STREAM_SLOTS = env.int("STREAM_SLOTS", default=2)  # concurrent sessions per stream worker
 STREAM_IDLE_SECONDS = env.float("STREAM_IDLE_SECONDS", default=30)
 STREAM_MAX_SECONDS = env.float("STREAM_MAX_SECONDS", default=3600)
@@ -224,6 +236,8 @@ STREAM_MAX_FRAME_BYTES = env.int("STREAM_MAX_FRAME_BYTES", default=64000)  # 2 s
 STREAM_ADMISSION_WAIT_SECONDS = env.float("STREAM_ADMISSION_WAIT_SECONDS", default=3)
 # How long a client waits for a worker that took its request while loading the model.
 STREAM_MODEL_LOAD_SECONDS = env.float("STREAM_MODEL_LOAD_SECONDS", default=120)
+# How often a stream worker asks the model registry whether another version is in production.
+STREAM_MODEL_CHECK_SECONDS = env.float("STREAM_MODEL_CHECK_SECONDS", default=5)
 STREAM_HEARTBEAT_SECONDS = env.float("STREAM_HEARTBEAT_SECONDS", default=1)
 STREAM_HEARTBEAT_TIMEOUT_SECONDS = env.float("STREAM_HEARTBEAT_TIMEOUT_SECONDS", default=5)
 # Without a shared channel layer the stream worker must live in the web process (laptop demo).

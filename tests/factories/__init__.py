@@ -8,6 +8,7 @@ from .collection import ClipFactory, PromptFactory, VolunteerFactory, VoteFactor
 from .training import EvaluationRunFactory
 from .transcription import (
     JobFactory,
+    ModelVersionFactory,
     SegmentFactory,
     WordFactory,
     make_job,
@@ -19,6 +20,7 @@ __all__ = [
     "ClipFactory",
     "EvaluationRunFactory",
     "JobFactory",
+    "ModelVersionFactory",
     "PromptFactory",
     "SegmentFactory",
     "TaskFactory",

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from tests.support import CLIPS
-from transcription.models import Job, Segment, Word
+from transcription.models import Job, ModelVersion, Segment, Word
 from uzwhisper.lib.audio import inspect_audio
 
 from .accounts import UserFactory
@@ -108,3 +108,17 @@ def make_segment(
             language=language,
         )
     return segment
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    """A candidate version at `path` (a directory the test made; none checked here), checksum
+    made up. Use `transcription.services.registry.model_version_register` for a real one."""
+
+    class Meta:
+        model = ModelVersion
+
+    name = factory.Sequence(lambda n: f"version-{n}")
+    created_at = factory.LazyFunction(timezone.now)
+    status = ModelVersion.Status.CANDIDATE
+    path = factory.Sequence(lambda n: f"/models/version-{n}")
+    checksum = factory.LazyFunction(lambda: hashlib.sha256(uuid.uuid4().bytes).hexdigest())

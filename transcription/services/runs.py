@@ -23,7 +23,7 @@ from uzwhisper.storage import local_audio_path
 from ..models import Job, Segment
 from ..payloads import segment_payload
 from ..selectors import job_group
-from ..serving import engine_config
+from ..serving import serving_model
 from .jobs import job_mark_failed, job_publish_status
 from .transcripts import transcript_create, transcript_language_units, transcript_switches
 
@@ -123,7 +123,8 @@ def job_transcribe(*, job_id: uuid.UUID | str) -> RunResult | None:
     if job is None:
         return None
     started = time.perf_counter()
-    model = engine.get_model(engine_config())
+    # The registry's production version: a promotion since the last job loads here.
+    model = serving_model()
     Job.objects.filter(id=job.id).update(model_id=model.model_id)
 
     with local_audio_path(job.audio) as path:

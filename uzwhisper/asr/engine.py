@@ -139,6 +139,12 @@ def get_model(config: EngineConfig) -> LoadedModel:
         return loaded
 
 
+def release_model(config: EngineConfig) -> None:
+    """Forget the model loaded for `config` (its memory goes once no decode holds it)."""
+    with _models_lock:
+        _models.pop(config, None)
+
+
 def _load(config: EngineConfig) -> LoadedModel:
     from faster_whisper import WhisperModel
 
