@@ -9,7 +9,6 @@ task, and a save cannot race the hand-over of a lapsed lock."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from transcription.models import Job
 from transcription.selectors import job_segments, jobs_done
 from uzwhisper.errors import ApplicationError
 from uzwhisper.lib.audio import AudioError, inspect_audio
+from uzwhisper.lib.manifests import MANIFEST_LANGUAGES, ManifestError, read_manifest
 from uzwhisper.lib.peaks import compute_peaks
 from uzwhisper.storage import local_audio_path
 
@@ -43,7 +43,6 @@ logger = logging.getLogger(__name__)
 
 # Editing time between two saves counts up to this much (a break is not work).
 IDLE_CAP_SECONDS = 300
-MANIFEST_LANGUAGES = ("uz", "ru", "mixed")
 
 
 def _conflict(code: str, message: str, **details: Any) -> ApplicationError:
@@ -166,27 +165,20 @@ def tasks_import_manifest(
     optional `speaker`); the audio is copied into storage. Bad lines are refused by number,
     the rest imported."""
     result = ManifestImport()
-    base = path.resolve().parent
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
+    try:
+        manifest = read_manifest(path, require_text=False)
+    except ManifestError as exc:
+        result.refused.append(str(exc))
+        return result
+    result.refused.extend(skipped.message() for skipped in manifest.skipped)
+    for row in manifest.rows:
+        audio_path, text, language = row.audio_path, row.text, row.language
         try:
-            row = json.loads(line)
-            if not isinstance(row, dict) or not isinstance(row.get("audio"), str):
-                raise ValueError('"audio" is missing')
-            text = row.get("text", "")
-            language = row.get("language", "")
-            if not isinstance(text, str) or language not in MANIFEST_LANGUAGES:
-                raise ValueError(f"language must be one of {', '.join(MANIFEST_LANGUAGES)}")
-            audio_path = (base / row["audio"]).resolve()
             info = inspect_audio(audio_path, max_seconds=settings.MAX_AUDIO_SECONDS)
-        except (ValueError, OSError) as exc:
-            result.refused.append(f"line {number}: {exc}")
-            continue
         except AudioError as exc:
-            result.refused.append(f"line {number}: {exc.message}")
+            result.refused.append(f"line {row.line}: {exc.message}")
             continue
-        speaker = str(row.get("speaker") or audio_path.name)
+        speaker = row.speaker or audio_path.name
         prefill = [{"start": 0.0, "end": info.duration_s, "text": text}] if text.strip() else []
         with transaction.atomic():
             task = _task_create(

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from transcription.serving import engine_config
+from transcription.serving import serving_model
 from uzwhisper.asr import engine
 from uzwhisper.lib.audio import decode_to_array
 from uzwhisper.lib.metrics import EmptyReferenceError, score_utterance
@@ -65,7 +65,7 @@ def run_model_checks(
     if refusal is not None:
         return ModelCheckResult(figures, refusal)
 
-    model = engine.get_model(engine_config())
+    model = serving_model()  # the production version, as the worker's jobs use
     transcription = engine.transcribe(
         model,
         samples,

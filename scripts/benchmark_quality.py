@@ -125,9 +125,9 @@ def evaluate(
 ) -> Evaluated:
     import ctranslate2
 
-    from training.manifests import read_manifest
     from training.selectors import evaluation_run_result
     from training.services import evaluation_run_execute
+    from uzwhisper.lib.manifests import read_manifest
 
     manifest = read_manifest(manifest_path)
     for skipped in manifest.skipped:

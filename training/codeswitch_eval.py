@@ -30,7 +30,7 @@ EDIT_KINDS = ("hits", "substitutions", "deletions", "insertions")
 
 class WordLanguageRow(Protocol):
     """A reference with the known language of each whitespace-separated word
-    (`training.manifests.ManifestRow`)."""
+    (`uzwhisper.lib.manifests.ManifestRow`)."""
 
     @property
     def text(self) -> str: ...

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from uzwhisper.asr.languages import SAMPLE_RATE
 from uzwhisper.lib.audio import decode_to_array
+from uzwhisper.lib.manifests import Manifest, ManifestRow, SkippedLine
 from uzwhisper.lib.metrics import (
     ErrorCounts,
     SliceResult,
@@ -26,7 +27,6 @@ from uzwhisper.lib.metrics import (
     slice_values,
 )
 
-from .manifests import Manifest, ManifestRow, SkippedLine
 from .models import EvaluationItem, EvaluationRun
 from .reports import markdown_report, wer_chart_svg
 from .selectors import (

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 
 from annotation.services import annotation_submit, review_decide, task_next_for_annotator
 from tests.factories import TaskFactory, annotator_user, reviewer_user
-from training.manifests import read_manifest
 from uzwhisper.lib.audio import inspect_audio
+from uzwhisper.lib.manifests import read_manifest
 
 pytestmark = pytest.mark.django_db
 

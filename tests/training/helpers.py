@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from tests.factories import EvaluationRunFactory
 from tests.support import ARTIFACTS, CLIPS, PYTHON, ROOT, Clip, process_env
-from training.manifests import Manifest, ManifestRow, SkippedLine
 from training.models import EvaluationRun
 from training.services import evaluation_item_create, evaluation_run_create, evaluation_run_finish
+from uzwhisper.lib.manifests import Manifest, ManifestRow, SkippedLine
 
 
 def row(key: str, line: int, **fields) -> ManifestRow:

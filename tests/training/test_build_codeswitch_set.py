@@ -11,8 +11,8 @@ import pytest
 
 from tests.support import ROOT, SPEECH
 from training.codeswitch_set import build
-from training.manifests import read_manifest
 from uzwhisper.lib.audio import decode_to_array
+from uzwhisper.lib.manifests import read_manifest
 
 
 def load_builder():

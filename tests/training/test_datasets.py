@@ -11,7 +11,7 @@ from training.datasets import (
     export_dataset,
     speaker_splits,
 )
-from training.manifests import read_manifest
+from uzwhisper.lib.manifests import read_manifest
 
 
 def clips_by(speakers: dict[str, int], *, status: str = "validated") -> list[DatasetClip]:

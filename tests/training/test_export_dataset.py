@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from collection.models import Clip
 from tests.factories import ClipFactory, VolunteerFactory
-from training.manifests import read_manifest
 from uzwhisper.lib.audio import inspect_audio
+from uzwhisper.lib.manifests import read_manifest
 
 pytestmark = pytest.mark.django_db
 

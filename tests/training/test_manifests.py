@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import CLIPS
-from training.manifests import ManifestError, default_run_name, read_manifest
+from uzwhisper.lib.manifests import ManifestError, default_run_name, read_manifest
 
 RU = CLIPS["vm-sorry"]
 UZ = CLIPS["usc_1131474547_2_29208_1"]

@@ -12,7 +12,6 @@ from django.utils import timezone
 from tests.factories import EvaluationRunFactory
 from tests.support import CLIPS
 from training import services
-from training.manifests import read_manifest
 from training.models import EvaluationRun
 from training.reports import safe_file_name
 from training.selectors import (
@@ -31,6 +30,7 @@ from training.services import (
     evaluation_runs_stop_stale,
     requested_language,
 )
+from uzwhisper.lib.manifests import read_manifest
 
 from .helpers import make_run, make_run_running, write_manifest
 

@@ -22,10 +22,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from training.manifests import ManifestError, read_manifest
 from training.models import EvaluationItem, EvaluationRun
 from training.reports import format_table, percent
 from training.services import RunStop, evaluation_run_execute, evaluation_runs_stop_stale
+from uzwhisper.lib.manifests import ManifestError, read_manifest
 
 
 class StopSignals:

@@ -1,4 +1,5 @@
-"""Reading JSONL evaluation manifests (format in DESIGN.md). Django-free.
+"""Reading JSONL manifests (format in DESIGN.md): evaluation and training sets, and the
+recordings an admin imports for annotation. Django-free.
 
 One JSON object a line: `audio` (a path relative to the manifest file), `text`, `language`
 (uz, ru or mixed), and optionally `dialect`, `speaker`, `source`, `code_switched`, `duration_s`,
@@ -99,7 +100,7 @@ def _optional_str(data: dict[str, Any], key: str) -> str:
     return str(value)
 
 
-def _parse_row(raw: str, line: int, base: Path) -> ManifestRow:
+def _parse_row(raw: str, line: int, base: Path, *, require_text: bool) -> ManifestRow:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -128,7 +129,7 @@ def _parse_row(raw: str, line: int, base: Path) -> ManifestRow:
     word_languages = data.get("word_languages") or []
     if not isinstance(word_languages, list) or not all(isinstance(w, str) for w in word_languages):
         raise _BadLine("bad_field", '"word_languages" must be a list of strings')
-    if not normalise(data["text"], language).split():
+    if require_text and not normalise(data["text"], language).split():
         raise _BadLine(
             "empty_reference",
             f"the reference {data['text']!r} is empty after normalising (only punctuation?)",
@@ -151,8 +152,11 @@ def _parse_row(raw: str, line: int, base: Path) -> ManifestRow:
     )
 
 
-def read_manifest(path: str | Path, *, limit: int | None = None) -> Manifest:
-    """Parse the manifest at `path`, keeping at most `limit` usable rows.
+def read_manifest(
+    path: str | Path, *, limit: int | None = None, require_text: bool = True
+) -> Manifest:
+    """Parse the manifest at `path`, keeping at most `limit` usable rows. Without
+    `require_text` a row may have an empty `text` (audio still to be transcribed).
 
     Bad lines land in `skipped` with their line number and a reason. Blank lines are ignored.
     Raises ManifestError when the file is missing or unreadable, holds no lines, or holds no
@@ -180,7 +184,7 @@ def read_manifest(path: str | Path, *, limit: int | None = None) -> Manifest:
             continue
         seen_lines += 1
         try:
-            rows.append(_parse_row(text, number, base))
+            rows.append(_parse_row(text, number, base, require_text=require_text))
         except _BadLine as bad:
             skipped.append(SkippedLine(number, bad.code, bad.reason))
     if not seen_lines:
