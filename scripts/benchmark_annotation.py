@@ -10,8 +10,11 @@ then measures:
 
 Runs the app (uvicorn) on the embedded defaults unless DATABASE_URL etc. say otherwise.
 
+    .venv/bin/pip install -r requirements-dev.txt   # Playwright: the README's test command has it
     .venv/bin/python scripts/benchmark_annotation.py [--hours 2] [--runs 3]
 """
+
+# needs: requirements-dev.txt
 
 from __future__ import annotations
 
