@@ -25,7 +25,9 @@ def launch_form(tmp_path, **overrides) -> dict:
     return {
         "name": "uz-v1",
         "base_version": str(base.id),
+        "data_source": "manifest",
         "train_manifest": str(write_manifest(tmp_path / "train.jsonl", TRAIN_STEMS)),
+        "eval_source": "manifest",
         "eval_manifest": str(write_manifest(tmp_path / "eval.jsonl", EVAL_STEMS)),
         "method": "lora",
         "init": "tiny-random",
