@@ -157,7 +157,7 @@ def _export(
     if not validated:
         raise ApplicationError("no_validated_clips", _EMPTY_EXPORT[source])
     out = data_dir(run_id) / "export"
-    made.append(data_dir(run_id))
+    made.append(data_dir(run_id).parent)  # the run's folder: a refused run leaves none
     # Only the validated rows: the run needs no audio of refused or pending clips.
     summary = export_dataset(validated, out_dir=out, write_wav=write_wav, seed=seed)
     record = {
