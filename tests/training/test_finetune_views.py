@@ -142,6 +142,9 @@ def test_staff_launch_a_run_on_validated_collection_clips(staff_client, tmp_path
     assert run.data_summary["source"]["train"]["source"] == "collection"
     assert run.data_summary["train"]["rows"] == 8
     assert Path(run.eval_manifest) == Path(run.train_manifest).with_name("dev.jsonl")
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "Training data: collection (export: train 8, dev 1, test 1 clips)" in page
+    assert "evaluation set: dev" in page
 
 
 def test_staff_launch_a_run_on_an_uploaded_zip(staff_client, tmp_path):
