@@ -95,7 +95,7 @@ def test_collection_data_is_exported_into_the_run_and_evaluated_on_its_dev_split
     source = run.data_summary["source"]
     assert source["train"]["source"] == "collection"
     assert source["train"]["export"]["counts"] == {"train": 8, "dev": 1, "test": 1}
-    assert source["eval"] == {"source": "dev", "export": "train"}
+    assert source["eval"] == {"source": "dev", "split_of": "train"}
     assert run.data_summary["train"]["rows"] == 8
     assert run.data_summary["eval"]["rows"] == 1
     assert run.overlap == {"audio": [], "speakers": []}  # speaker-disjoint by construction

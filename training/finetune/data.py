@@ -109,7 +109,7 @@ def finetune_data_prepare(
                     f"{train_record['export']['speakers']} speaker(s) are too few to split "
                     "three ways. Give an evaluation manifest or upload instead.",
                 )
-            eval_record: dict[str, Any] = {"source": evaluation.source, "export": "train"}
+            eval_record: dict[str, Any] = {"source": evaluation.source, "split_of": "train"}
         else:
             eval_manifest, eval_record = _materialise(
                 evaluation, run_id=run_id, made=made, seed=seed
