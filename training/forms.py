@@ -9,6 +9,7 @@ from django import forms
 
 from transcription.models import ModelVersion
 
+from .finetune.data import DataChoice
 from .finetune.spec import Recipe
 from .models import FineTuneRun
 
@@ -20,10 +21,35 @@ class FineTuneLaunchForm(forms.Form):
     base_version = forms.ModelChoiceField(
         queryset=ModelVersion.objects.exclude(status=ModelVersion.Status.RETIRED)
     )
-    train_manifest = forms.CharField(
-        max_length=1000, help_text="JSONL manifest on the training workers' storage"
+    data_source = forms.ChoiceField(
+        label="Training data",
+        choices=[
+            ("collection", "Validated collection clips"),
+            ("annotation", "Approved annotations"),
+            ("both", "Collection clips and annotations"),
+            ("manifest", "A manifest on the server"),
+            ("upload", "Upload (ZIP of manifest.jsonl and audio, or a JSONL)"),
+        ],
+        initial="collection",
     )
-    eval_manifest = forms.CharField(max_length=1000)
+    train_manifest = forms.CharField(
+        max_length=1000,
+        required=False,
+        help_text="JSONL manifest on the training workers' storage",
+    )
+    train_upload = forms.FileField(required=False, label="Training data upload")
+    eval_source = forms.ChoiceField(
+        label="Evaluation set",
+        choices=[
+            ("dev", "The export's dev split (no speaker shared with train)"),
+            ("test", "The export's test split"),
+            ("manifest", "A manifest on the server"),
+            ("upload", "Upload"),
+        ],
+        initial="dev",
+    )
+    eval_manifest = forms.CharField(max_length=1000, required=False)
+    eval_upload = forms.FileField(required=False, label="Evaluation set upload")
     method = forms.ChoiceField(choices=FineTuneRun.Method.choices)
     init = forms.ChoiceField(choices=FineTuneRun.Init.choices)
     learning_rate = forms.FloatField(initial=_DEFAULTS.learning_rate, min_value=0)
@@ -37,6 +63,31 @@ class FineTuneLaunchForm(forms.Form):
     )
 
     HYPERPARAMETERS = ("learning_rate", "warmup_steps", "max_steps", "batch_size", "eval_steps")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for source_field, manifest_field, upload_field in (
+            ("data_source", "train_manifest", "train_upload"),
+            ("eval_source", "eval_manifest", "eval_upload"),
+        ):
+            source = data.get(source_field)
+            if source == "manifest" and not data.get(manifest_field):
+                self.add_error(manifest_field, "Give the manifest's path on the server.")
+            if source == "upload" and not data.get(upload_field):
+                self.add_error(upload_field, "Choose a ZIP or JSONL file to upload.")
+        return data
+
+    def data_choices(self) -> tuple[DataChoice, DataChoice]:
+        """The training data and evaluation set chosen (training.finetune.data)."""
+        data = self.cleaned_data
+        return (
+            DataChoice(
+                data["data_source"], manifest=data["train_manifest"], upload=data["train_upload"]
+            ),
+            DataChoice(
+                data["eval_source"], manifest=data["eval_manifest"], upload=data["eval_upload"]
+            ),
+        )
 
     def hyperparameters(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -103,16 +103,17 @@ def _finetune_or_404(request: HttpRequest, run_id) -> FineTuneRun:
 @staff_required
 def finetune_list_page(request: HttpRequest) -> HttpResponse:
     """The runs, newest first, and the form that launches one (to the `train` queue)."""
-    form = FineTuneLaunchForm(request.POST or None)
+    form = FineTuneLaunchForm(request.POST or None, request.FILES or None)
     error = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        training_data, evaluation = form.data_choices()
         try:
             run = finetune_services.finetune_run_create(
                 name=data["name"],
                 base_version=data["base_version"],
-                train_manifest=data["train_manifest"],
-                eval_manifest=data["eval_manifest"],
+                data=training_data,
+                evaluation=evaluation,
                 method=data["method"],
                 init=data["init"],
                 hyperparameters=form.hyperparameters(),

@@ -229,6 +229,8 @@ TRAIN_MIN_FREE_BYTES = env.int("TRAIN_MIN_FREE_BYTES", default=2 * 1024**3)
 TRAIN_LEASE_SECONDS = env.int("TRAIN_LEASE_SECONDS", default=120)
 TRAIN_MIN_ROWS = env.int("TRAIN_MIN_ROWS", default=2)
 TRAIN_TIME_LIMIT_SECONDS = env.int("TRAIN_TIME_LIMIT_SECONDS", default=7 * 24 * 3600)
+# The largest training-data upload (a ZIP of manifest.jsonl and audio), compressed or extracted.
+TRAIN_UPLOAD_MAX_BYTES = env.int("TRAIN_UPLOAD_MAX_BYTES", default=2 * 1024**3)
 STREAM_SLOTS = env.int("STREAM_SLOTS", default=2)  # concurrent sessions per stream worker
 STREAM_IDLE_SECONDS = env.float("STREAM_IDLE_SECONDS", default=30)
 STREAM_MAX_SECONDS = env.float("STREAM_MAX_SECONDS", default=3600)

@@ -3,6 +3,8 @@ back, compare."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.factories import ModelVersionFactory, UserFactory
@@ -10,6 +12,8 @@ from tests.support import EVAL_STEMS, TRAIN_STEMS, bundled_model_copy, write_man
 from training.models import FineTuneRun
 from transcription.models import ModelVersion
 from transcription.services import registry
+
+from .test_finetune_data import training_zip, validated_clips
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +29,9 @@ def launch_form(tmp_path, **overrides) -> dict:
     return {
         "name": "uz-v1",
         "base_version": str(base.id),
+        "data_source": "manifest",
         "train_manifest": str(write_manifest(tmp_path / "train.jsonl", TRAIN_STEMS)),
+        "eval_source": "manifest",
         "eval_manifest": str(write_manifest(tmp_path / "eval.jsonl", EVAL_STEMS)),
         "method": "lora",
         "init": "tiny-random",
@@ -123,3 +129,41 @@ def test_promote_roll_back_and_compare_from_the_registry_page(staff_client, tmp_
     assert "language=uz" in page
     assert "-0.25" in page
     assert "salam" in page
+
+
+def test_staff_launch_a_run_on_validated_collection_clips(staff_client, tmp_path):
+    validated_clips(tmp_path, 10)
+    form = launch_form(tmp_path, data_source="collection", eval_source="dev")
+    form.pop("train_manifest")
+    form.pop("eval_manifest")
+    response = staff_client.post("/evaluations/runs/", form)
+    run = FineTuneRun.objects.get()
+    assert response["Location"] == f"/evaluations/runs/{run.id}/"
+    assert run.data_summary["source"]["train"]["source"] == "collection"
+    assert run.data_summary["train"]["rows"] == 8
+    assert Path(run.eval_manifest) == Path(run.train_manifest).with_name("dev.jsonl")
+    page = staff_client.get(response["Location"]).content.decode()
+    assert "Training data: collection (export: train 8, dev 1, test 1 clips)" in page
+    assert "evaluation set: dev" in page
+
+
+def test_staff_launch_a_run_on_an_uploaded_zip(staff_client, tmp_path):
+    form = launch_form(tmp_path, data_source="upload", train_upload=training_zip())
+    form.pop("train_manifest")
+    staff_client.post("/evaluations/runs/", form)  # multipart: the test client's default
+    run = FineTuneRun.objects.get()
+    assert run.data_summary["source"]["train"]["source"] == "upload"
+    assert run.data_summary["train"]["rows"] == len(TRAIN_STEMS)
+
+
+def test_the_launch_form_says_what_each_source_lacks(staff_client, tmp_path):
+    form = launch_form(tmp_path, data_source="upload", eval_source="manifest", eval_manifest="")
+    page = staff_client.post("/evaluations/runs/", form).content.decode()
+    assert "Choose a ZIP or JSONL file to upload." in page
+    assert "Give the manifest&#x27;s path on the server." in page
+    assert 'enctype="multipart/form-data"' in page
+    page = staff_client.post(
+        "/evaluations/runs/", launch_form(tmp_path, data_source="collection", eval_source="dev")
+    ).content.decode()
+    assert "No validated collection clips yet" in page
+    assert not FineTuneRun.objects.exists()

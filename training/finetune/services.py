@@ -26,6 +26,7 @@ from uzwhisper.errors import ApplicationError
 from uzwhisper.events import broadcast
 
 from ..models import FineTuneRun
+from .data import DataChoice, discard, finetune_data_prepare
 from .selectors import finetune_run_payload, run_group
 from .spec import Recipe, Utterance, read_utterances
 
@@ -96,8 +97,10 @@ def finetune_run_create(
     *,
     name: str,
     base_version: ModelVersion,
-    train_manifest: str,
-    eval_manifest: str,
+    train_manifest: str = "",
+    eval_manifest: str = "",
+    data: DataChoice | None = None,
+    evaluation: DataChoice | None = None,
     method: str = FineTuneRun.Method.FULL,
     init: str = FineTuneRun.Init.CHECKPOINT,
     hyperparameters: dict[str, Any] | None = None,
@@ -108,7 +111,55 @@ def finetune_run_create(
     """A queued run, after checking its data: both manifests readable with their audio there, a
     training set of at least TRAIN_MIN_ROWS clips in uz/ru, and an evaluation set that shares no
     audio and no speaker with it (or `confirm_overlap`). With `enqueue`, the task goes to the
-    train queue when the transaction commits."""
+    train queue when the transaction commits.
+
+    The data: `data` and `evaluation` (training.finetune.data) say where it comes from — an
+    export of validated clips or approved annotations, a server manifest, an upload — and are
+    materialised into the run's folder first; the plain `train_manifest`/`eval_manifest` paths
+    are the `manifest` source. Without an evaluation choice or path, the export's dev split."""
+    data = data or DataChoice("manifest", manifest=train_manifest)
+    if evaluation is None:
+        evaluation = DataChoice("manifest", manifest=eval_manifest) if eval_manifest else None
+    run_id = uuid.uuid4()
+    prepared = finetune_data_prepare(
+        run_id=run_id, train=data, evaluation=evaluation or DataChoice("dev")
+    )
+    try:
+        return _create_checked(
+            run_id=run_id,
+            name=name,
+            base_version=base_version,
+            train_manifest=str(prepared.train_manifest),
+            eval_manifest=str(prepared.eval_manifest),
+            provenance=prepared.provenance,
+            method=method,
+            init=init,
+            hyperparameters=hyperparameters,
+            confirm_overlap=confirm_overlap,
+            created_by=created_by,
+            enqueue=enqueue,
+        )
+    except BaseException:
+        # A refused run leaves no exported or uploaded data behind.
+        discard(prepared.made)
+        raise
+
+
+def _create_checked(
+    *,
+    run_id: uuid.UUID,
+    name: str,
+    base_version: ModelVersion,
+    train_manifest: str,
+    eval_manifest: str,
+    provenance: dict[str, Any],
+    method: str,
+    init: str,
+    hyperparameters: dict[str, Any] | None,
+    confirm_overlap: bool,
+    created_by: User | None,
+    enqueue: bool,
+) -> FineTuneRun:
     train = _read(train_manifest, "training")
     evaluation = _read(eval_manifest, "evaluation")
     usable = [row for row in train if row.language in ("uz", "ru")]
@@ -141,6 +192,7 @@ def finetune_run_create(
     if unknown:
         raise ApplicationError("unknown_hyperparameters", f"Unknown: {', '.join(sorted(unknown))}.")
     run = FineTuneRun(
+        id=run_id,
         name=name,
         created_at=timezone.now(),
         created_by=created_by,
@@ -150,7 +202,11 @@ def finetune_run_create(
         hyperparameters=hyperparameters or {},
         train_manifest=str(Path(train_manifest).resolve()),
         eval_manifest=str(Path(eval_manifest).resolve()),
-        data_summary={"train": _summary(train), "eval": _summary(evaluation)},
+        data_summary={
+            "train": _summary(train),
+            "eval": _summary(evaluation),
+            "source": provenance,
+        },
         overlap=overlap,
         overlap_confirmed=confirm_overlap,
         gate_margin=settings.TRAIN_GATE_MARGIN,

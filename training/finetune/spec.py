@@ -79,19 +79,26 @@ def read_utterances(manifest: str | Path) -> list[Utterance]:
     """Rows of a JSONL manifest (DESIGN.md "Evaluation"), audio resolved against its folder."""
     path = Path(manifest)
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        data = json.loads(line)
-        rows.append(
-            Utterance(
-                audio=str((path.parent / data["audio"]).resolve()),
-                text=data["text"],
-                language=data["language"],
-                speaker=str(data.get("speaker") or ""),
-                dialect=str(data.get("dialect") or ""),
-                source=str(data.get("source") or ""),
-                code_switched=bool(data.get("code_switched")) or data["language"] == "mixed",
+        try:
+            data = json.loads(line)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            rows.append(
+                Utterance(
+                    audio=str((path.parent / data["audio"]).resolve()),
+                    text=data["text"],
+                    language=data["language"],
+                    speaker=str(data.get("speaker") or ""),
+                    dialect=str(data.get("dialect") or ""),
+                    source=str(data.get("source") or ""),
+                    code_switched=bool(data.get("code_switched")) or data["language"] == "mixed",
+                )
             )
-        )
+        except KeyError as exc:
+            raise ValueError(f"line {number}: no {exc.args[0]!r} field") from exc
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"line {number}: {exc}") from exc
     return rows

@@ -1,21 +1,25 @@
 """`manage.py train`: launch a fine-tune run from a terminal, as the web page does.
 
-    manage.py train --name uz-v1 --train data/train.jsonl --eval data/dev.jsonl \
-        [--base "<version name>"] [--method full|lora] [--init checkpoint|tiny-random] \
+    manage.py train --name uz-v1 --data collection|annotation|both|<manifest.jsonl>|<data.zip> \
+        [--eval dev|test|<manifest.jsonl>|<data.zip>] [--base "<version name>"] \
+        [--method full|lora] [--init checkpoint|tiny-random] \
         [--set max_steps=4000 --set learning_rate=1e-5 ...] [--confirm-overlap] [--here]
 
 By default the run goes to the `train` queue and the command follows it until it ends; with
-`--here` it runs in this process (no worker needed)."""
+`--here` it runs in this process (no worker needed). The data sources are
+training.finetune.data's; `--train` is the old name of `--data`."""
 
 from __future__ import annotations
 
 import json
 import time
+from contextlib import ExitStack
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from training.finetune import execution, services
+from training.finetune.data import EVAL_SPLITS, EXPORT_SOURCES, DataChoice
 from training.models import FineTuneRun
 from transcription import selectors as transcription_selectors
 from transcription.models import ModelVersion
@@ -30,13 +34,36 @@ def _value(text: str) -> Any:
         return text
 
 
+def _choice(value: str, *, keywords: tuple[str, ...], files: ExitStack) -> DataChoice:
+    """A source keyword, a ZIP to upload, or a manifest's path."""
+    if value in keywords:
+        return DataChoice(value)
+    if value.lower().endswith(".zip"):
+        try:
+            return DataChoice("upload", upload=files.enter_context(open(value, "rb")))
+        except OSError as exc:
+            raise CommandError(f"Cannot open {value}: {exc.strerror}.") from exc
+    return DataChoice("manifest", manifest=value)
+
+
 class Command(BaseCommand):
     help = "Fine-tune Whisper on a training manifest, convert, evaluate, gate and register."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--name", required=True)
-        parser.add_argument("--train", required=True, help="training manifest (JSONL)")
-        parser.add_argument("--eval", required=True, help="evaluation manifest (JSONL)")
+        parser.add_argument(
+            "--data",
+            "--train",
+            dest="data",
+            required=True,
+            help="collection, annotation, both, a manifest (JSONL) or a ZIP of manifest.jsonl "
+            "and audio",
+        )
+        parser.add_argument(
+            "--eval",
+            default="dev",
+            help="dev or test (a split of the export), or a manifest or ZIP (default dev)",
+        )
         parser.add_argument("--base", default="", help="base version name (default: production)")
         parser.add_argument("--method", choices=FineTuneRun.Method.values, default="full")
         parser.add_argument("--init", choices=FineTuneRun.Init.values, default="checkpoint")
@@ -57,17 +84,18 @@ class Command(BaseCommand):
             key, _, value = pair.partition("=")
             hyperparameters[key.strip()] = _value(value.strip())
         try:
-            run = services.finetune_run_create(
-                name=options["name"],
-                base_version=base,
-                train_manifest=options["train"],
-                eval_manifest=options["eval"],
-                method=options["method"],
-                init=options["init"],
-                hyperparameters=hyperparameters,
-                confirm_overlap=options["confirm_overlap"],
-                enqueue=not options["here"],
-            )
+            with ExitStack() as files:
+                run = services.finetune_run_create(
+                    name=options["name"],
+                    base_version=base,
+                    data=_choice(options["data"], keywords=tuple(EXPORT_SOURCES), files=files),
+                    evaluation=_choice(options["eval"], keywords=EVAL_SPLITS, files=files),
+                    method=options["method"],
+                    init=options["init"],
+                    hyperparameters=hyperparameters,
+                    confirm_overlap=options["confirm_overlap"],
+                    enqueue=not options["here"],
+                )
         except ApplicationError as exc:
             raise CommandError(f"{exc.message} [{exc.code}]") from exc
         self.stdout.write(f"Run {run.name} ({run.id}) created; output in {run.output_dir}")
