@@ -42,7 +42,7 @@ def create(train: Path, evaluation: Path, **options) -> FineTuneRun:
     options.setdefault("init", FineTuneRun.Init.TINY_RANDOM)
     return services.finetune_run_create(
         name=options.pop("name", "faults"),
-        base_version=registry.model_version_bundled(),
+        base_version=options.pop("base_version", None) or registry.model_version_bundled(),
         train_manifest=str(train),
         eval_manifest=str(evaluation),
         **options,
@@ -87,10 +87,19 @@ def test_an_evaluation_set_overlapping_the_training_set_is_refused_unless_confir
 
 
 @pytest.mark.django_db
-def test_a_base_without_a_checkpoint_cannot_be_fine_tuned(manifests):
+def test_a_base_without_a_checkpoint_cannot_be_fine_tuned(manifests, tmp_path):
+    # A CTranslate2 directory with no hf/ beside it (the bundled one may have been given one
+    # by `manage.py rebuild_base_checkpoint` on this machine).
+    bundled = Path(registry.model_version_bundled().model_path)
+    ct2_only = tmp_path / "ct2-only"
+    ct2_only.mkdir()
+    for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt"):
+        (ct2_only / name).symlink_to(bundled / name)
+    base = registry.model_version_register(name="ct2-only", path=ct2_only)
     with pytest.raises(ApplicationError) as refused:
-        create(*manifests, init=FineTuneRun.Init.CHECKPOINT)
+        create(*manifests, init=FineTuneRun.Init.CHECKPOINT, base_version=base)
     assert refused.value.code == "base_has_no_checkpoint"
+    assert "rebuild_base_checkpoint" in refused.value.message
 
 
 # --- in this process (the service the task calls) --------------------------------------

@@ -185,7 +185,9 @@ def _create_checked(
         raise ApplicationError(
             "base_has_no_checkpoint",
             f"{base_version.name} has no transformers checkpoint to fine-tune from (a CTranslate2 "
-            "conversion cannot be trained): pick a version a run made, or init=tiny-random.",
+            "conversion cannot be trained). For the bundled base, rebuild one once with "
+            "`manage.py rebuild_base_checkpoint` (on a machine with requirements-train.txt); "
+            "or pick a version a run made, or init=tiny-random.",
         )
     known = {f.name for f in dataclasses.fields(Recipe)}
     unknown = set(hyperparameters or {}) - known
