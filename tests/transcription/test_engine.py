@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jiwer
+import numpy as np
 import pytest
 from django.conf import settings
 
@@ -215,3 +216,45 @@ def test_mixed_parts_that_come_back_empty_are_merged_into_one_marked_stretch():
         (2.5, 3, False),
         (3, 4, True),
     ]
+
+
+def test_a_mixed_part_with_no_text_is_marked_from_its_start(monkeypatch):
+    """The Uzbek part of an uz-then-ru recording (0–6.27 s) whose only window is a loop marked at
+    4.84 s: the whole part is marked, from 0 s, not only its last window; the Russian follows."""
+    from faster_whisper.transcribe import Segment, get_compression_ratio
+
+    def window(text: str, start: float, end: float) -> Segment:
+        return Segment(
+            id=0,
+            seek=0,
+            start=start,
+            end=end,
+            text=text,
+            tokens=[],
+            avg_logprob=-0.1,
+            compression_ratio=get_compression_ratio(text),
+            no_speech_prob=0.0,
+            words=None,
+            temperature=0.8,
+        )
+
+    parts = [engine.SpeechPart(0, 100_256, "uz", 0.9), engine.SpeechPart(102_496, 216_352, "ru", 1)]
+    decoded = {
+        "uz": [window(" ".join(["Ə"] * 60), 4.84, 6.27)],
+        "ru": [window("Абонент не отвечает.", 0.0, 1.6)],
+    }
+
+    def decode(model, audio, language, options, *, vad_filter):
+        return engine._guarded(iter(decoded[language]), len(audio) / 16000), None
+
+    monkeypatch.setattr(engine, "speech_parts", lambda model, audio, cache=None: parts)
+    monkeypatch.setattr(engine, "_decode", decode)
+    audio = np.zeros(216_352, np.float32)
+    options = engine.TranscribeOptions(language="mixed", word_timestamps=False)
+    results = list(engine.transcribe(None, audio, options).segments)  # type: ignore[arg-type]
+
+    assert [(round(r.start, 2), round(r.end, 2), r.language, r.untranscribed) for r in results] == [
+        (0.0, 6.27, "uz", True),
+        (6.41, 8.01, "ru", False),
+    ]
+    assert results[1].text == "Абонент не отвечает."

@@ -431,12 +431,16 @@ def _transcribe_mixed(
 
 
 def _merge_untranscribed(results: Iterator[SegmentResult]) -> Iterator[SegmentResult]:
-    """Join neighbouring untranscribed stretches of one language into one."""
+    """Join neighbouring untranscribed stretches of one language into one, spanning them all: a
+    part that wrote no text ends with a marker over the whole part, which starts before the
+    part's own marked windows (they come first, as decoding goes)."""
     held: SegmentResult | None = None
     for result in results:
         if held is not None:
             if result.untranscribed and result.language == held.language:
-                held = replace(held, end=max(held.end, result.end))
+                held = replace(
+                    held, start=min(held.start, result.start), end=max(held.end, result.end)
+                )
                 continue
             yield held
             held = None
