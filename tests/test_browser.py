@@ -220,3 +220,36 @@ def test_mixed_job_page_colours_words_by_language(
     assert page.locator("#segments .lang", has_text="ru").count() >= 1
     assert page.locator(".legend .lang-uz").inner_text() == "Uzbek"
     page.screenshot(path=str(ARTIFACTS / "browser-mixed-job.png"), full_page=True)
+
+
+@pytest.fixture
+def job_with_a_gap(user, ru_clip):
+    """A finished job whose middle stretch the model could not write (made before `page`: the
+    ORM refuses to run inside Playwright's event loop)."""
+    from tests.factories import SegmentFactory, make_job
+    from transcription.models import Job
+
+    job = make_job(owner=user, path=ru_clip.path, status=Job.Status.DONE, language_detected="uz")
+    SegmentFactory(job=job, index=0, start=0.0, end=1.5, text=" Salom dunyo")
+    SegmentFactory(job=job, index=1, start=1.5, end=4.5, text="", untranscribed=True)
+    SegmentFactory(job=job, index=2, start=4.5, end=6.0, text=" yana salom")
+    return job
+
+
+def test_a_stretch_not_transcribed_shows_on_the_job_page_with_its_times(
+    job_with_a_gap, page, user, live_server_url
+):
+    """No worker needed. The page shows the gap with its times, between the text before and
+    after it (issue 8)."""
+    log_in(page, live_server_url, user.username)
+    page.goto(f"{live_server_url}/jobs/{job_with_a_gap.id}/")
+    page.wait_for_selector("#segments li.untranscribed")
+    items = page.locator("#segments li")
+    assert items.count() == 3
+    marked = page.locator("#segments li.untranscribed")
+    assert marked.count() == 1
+    assert marked.get_attribute("data-index") == "1"
+    assert marked.locator(".text").inner_text() == "Speech, not transcribed"
+    assert marked.locator(".time").inner_text() == "0:01.5–0:04.5"
+    assert "Salom dunyo" in items.nth(0).inner_text()
+    page.screenshot(path=str(ARTIFACTS / "browser-untranscribed-job.png"), full_page=True)

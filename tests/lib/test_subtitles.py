@@ -37,3 +37,25 @@ def test_vtt_has_header_and_dot_milliseconds():
 
 def test_txt_is_one_segment_a_line():
     assert to_txt(CUES) == "Salom, dunyo!\nПривет --> мир\n"
+
+
+@dataclass
+class MarkedCue(Cue):
+    untranscribed: bool = False
+
+
+def test_speech_not_transcribed_is_shown_with_its_times_in_every_format():
+    cues = [
+        MarkedCue(0.0, 3.2, "", untranscribed=True),
+        MarkedCue(3.2, 5.0, "Привет"),
+        MarkedCue(5.0, 6.0, "   "),  # nothing said and not marked: still left out
+    ]
+    assert to_txt(cues) == "[speech, not transcribed 00:00:00.000–00:00:03.200]\nПривет\n"
+    assert to_srt(cues) == (
+        "1\n00:00:00,000 --> 00:00:03,200\n[speech, not transcribed]\n\n"
+        "2\n00:00:03,200 --> 00:00:05,000\nПривет\n"
+    )
+    assert to_vtt(cues) == (
+        "WEBVTT\n\n00:00:00.000 --> 00:00:03.200\n[speech, not transcribed]\n\n"
+        "00:00:03.200 --> 00:00:05.000\nПривет\n"
+    )

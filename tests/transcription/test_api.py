@@ -269,6 +269,45 @@ def test_transcript_in_every_format(api_client, ru_clip):
     assert api_client.get(f"{base}/docx/").json()["error"]["code"] == "unknown_format"
 
 
+def test_speech_not_transcribed_is_in_the_api_and_every_export(api_client, ru_clip):
+    """A stretch the model could not write keeps its times everywhere a transcript goes, so a
+    reader sees the gap and an annotator can find it (issue 8)."""
+    job = _finished_job(api_client.user, ru_clip)  # "Salom dunyo", 0–1.5 s
+    Segment.objects.create(
+        job=job,
+        index=1,
+        start=1.5,
+        end=4.25,
+        text="",
+        language="uz",
+        avg_logprob=0.0,
+        no_speech_prob=0.0,
+        untranscribed=True,
+    )
+    segments = api_client.get(f"{JOBS}{job.id}/segments/").json()["segments"]
+    assert [(s["start"], s["end"], s["untranscribed"]) for s in segments] == [
+        (0.0, 1.5, False),
+        (1.5, 4.25, True),
+    ]
+    assert segments[1]["text"] == ""
+    assert segments[1]["words"] == []
+
+    base = f"{JOBS}{job.id}/transcript"
+    body = api_client.get(f"{base}/json/").json()
+    assert body["text"] == "Salom dunyo"
+    assert body["untranscribed_seconds"] == 2.75
+    assert [s["untranscribed"] for s in body["segments"]] == [False, True]
+    assert api_client.get(f"{base}/txt/").content.decode() == (
+        "Salom dunyo\n[speech, not transcribed 00:00:01.500–00:00:04.250]\n"
+    )
+    assert "2\n00:00:01,500 --> 00:00:04,250\n[speech, not transcribed]\n" in (
+        api_client.get(f"{base}/srt/").content.decode()
+    )
+    assert "00:00:01.500 --> 00:00:04.250\n[speech, not transcribed]\n" in (
+        api_client.get(f"{base}/vtt/").content.decode()
+    )
+
+
 def test_transcript_of_an_unfinished_job_is_a_conflict(api_client, ru_clip):
     job_id = create(api_client, ru_clip.path).json()["id"]
     response = api_client.get(f"{JOBS}{job_id}/transcript/txt/")

@@ -105,6 +105,11 @@ def test_mixed_decodes_each_stretch_in_its_own_language_where_auto_drops_the_uzb
     ru_words = [w.text for s in russian for w in s.words]
     ru_tags = language_tags(ru_words, text="", language="ru").tags
     assert ru_tags.count("ru") >= 0.8 * len(ru_tags)
+    # The Russian start is not swallowed by the Uzbek part (issue 8 lost "Абонент не отвечает"):
+    # the first Russian word is heard within half a second of where the Russian speech begins
+    # (after the 0.6 s pause), and about every word of the Russian clip is there.
+    assert russian[0].words[0].start <= switch_at + 0.6 + 0.5
+    assert len(ru_words) >= len(RU.text.split()) - 1
 
     # One language for the whole recording (auto) decodes all of it as Russian and keeps no
     # segment in the Uzbek stretch: the Uzbek speech is simply lost.
