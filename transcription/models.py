@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.text import Truncator
 
 from uzwhisper.asr.languages import LANGUAGE_MODE_LABELS, LANGUAGE_MODES
+from uzwhisper.lib.subtitles import UNTRANSCRIBED_LABEL
 
 
 def job_audio_path(job: Job, filename: str) -> str:
@@ -108,7 +109,13 @@ class Job(models.Model):
         segments = getattr(self, "preview_segments", None)
         if segments is None:
             segments = self.segments.order_by("index")[: self.PREVIEW_SEGMENTS]
-        text = " ".join(part for segment in segments if (part := segment.text.strip()))
+        # A stretch the model could not write says so, as in the exports: a finished job whose
+        # speech was all marked does not read as an empty transcript.
+        text = " ".join(
+            part
+            for segment in segments
+            if (part := UNTRANSCRIBED_LABEL if segment.untranscribed else segment.text.strip())
+        )
         return Truncator(text).chars(self.PREVIEW_CHARS)
 
 

@@ -41,9 +41,9 @@ def job_list(
         jobs = jobs.prefetch_related(
             Prefetch(
                 "segments",
-                queryset=Segment.objects.order_by("index").only("id", "job_id", "index", "text")[
-                    : Job.PREVIEW_SEGMENTS
-                ],
+                queryset=Segment.objects.order_by("index").only(
+                    "id", "job_id", "index", "text", "untranscribed"
+                )[: Job.PREVIEW_SEGMENTS],
                 to_attr="preview_segments",
             )
         )

@@ -149,6 +149,26 @@ def test_job_list_shows_source_and_a_transcript_preview(logged_in, user, ru_clip
     assert "call.wav" not in live_only
 
 
+def test_job_list_preview_says_where_speech_was_not_transcribed(logged_in, user, ru_clip):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import SegmentFactory
+
+    marked = make_job(owner=user, path=ru_clip.path, original_name="all-marked.wav")
+    SegmentFactory(job=marked, index=0, text="", untranscribed=True)
+    partly = make_job(owner=user, path=ru_clip.path, original_name="partly.wav")
+    SegmentFactory(job=partly, index=0, text=" Salom dunyo")
+    SegmentFactory(job=partly, index=1, text="", untranscribed=True)
+
+    with CaptureQueriesContext(connection) as captured:
+        page = logged_in.get("/jobs/").content.decode()
+    assert '<p class="preview">[speech, not transcribed]</p>' in page
+    assert '<p class="preview">Salom dunyo [speech, not transcribed]</p>' in page
+    # The flag comes with the prefetched preview segments, not a query per segment.
+    assert sum('"untranscribed"' in q["sql"] for q in captured.captured_queries) == 1
+
+
 def test_job_list_costs_the_same_queries_for_any_number_of_jobs(logged_in, user, ru_clip):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
