@@ -98,3 +98,46 @@ def test_a_stop_during_a_long_decode_keeps_heartbeats_then_finishes_and_saves(
     assert kinds[restarting + 1 :].count("stream.heartbeat") >= 3
     assert kinds[-1] == "done"
     assert Job.objects.filter(id=heard[-1]["payload"]["job"], owner=owner).exists()
+
+
+def test_a_request_while_the_model_loads_hears_loading_then_ready(settings, monkeypatch):
+    """Issue 8: the first stream after start-up must not hear `busy` because the model is still
+    loading. The worker takes the request at once and says `stream.loading` (its consumer then
+    waits up to STREAM_MODEL_LOAD_SECONDS), and opens the session when the model is in."""
+    settings.STREAM_MODEL_CHECK_SECONDS = 60
+    loaded = threading.Event()
+    model = SimpleNamespace(model_id="stand-in@0")
+
+    def slow_load():
+        assert loaded.wait(30)
+        return model
+
+    monkeypatch.setattr(stream_worker, "_serving_model_in_thread", slow_load)
+
+    async def scenario() -> tuple[dict, dict]:
+        layer = InMemoryChannelLayer()
+        worker = stream_worker.StreamWorker(layer, slots=1)
+        running = asyncio.create_task(worker.run())
+        reply = await layer.new_channel("client.")
+        await layer.send(
+            protocol.REQUESTS_CHANNEL,
+            {
+                "type": "stream.request",
+                "session": "s1",
+                "owner_id": UserFactory.build().pk or 1,
+                "reply_channel": reply,
+                "config": {"language": "ru"},
+                "expires_at": time.time() + 30,
+            },
+        )
+        first = await asyncio.wait_for(layer.receive(reply), 5)
+        loaded.set()
+        second = await asyncio.wait_for(layer.receive(reply), 10)
+        worker.request_stop()
+        await asyncio.wait_for(running, 10)
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert first == {"type": "stream.loading", "session": "s1"}
+    assert second["type"] == "stream.ready"
+    assert second["model"] == "stand-in@0"
