@@ -21,7 +21,8 @@ const playThroughBox = document.getElementById("play-through");
 const help = document.getElementById("help");
 const csrf = csrfToken(root);
 
-const LANGUAGES = ["uz", "ru", "other"];
+// The word tags, from the server (annotation.segments.WORD_LANGUAGES).
+const LANGUAGES = JSON.parse(document.getElementById("word-languages").textContent);
 const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5];
 const ZOOMS = [0, 20, 50, 100, 200, 400]; // px per second; 0 fits the whole file
 const NUDGE_S = 0.1;
