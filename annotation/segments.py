@@ -18,9 +18,8 @@ from typing import Any
 from rest_framework import status
 
 from uzwhisper.errors import ApplicationError
-from uzwhisper.lib.langid import tag_words
+from uzwhisper.lib.langid import WORD_LANGUAGES, tag_words
 
-WORD_LANGUAGES = ("uz", "ru", "other")
 SPEAKERS = ("A", "B")
 MAX_SEGMENTS = 5000
 MAX_TEXT = 5000

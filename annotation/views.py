@@ -95,7 +95,7 @@ def editor_page(request: HttpRequest, annotation_id: Any) -> HttpResponse:
         "annotation": annotation,
         "payload": payload,
         "dialects": Dialect.choices,
-        "word_languages": WORD_LANGUAGES,
+        "word_languages": list(WORD_LANGUAGES),  # the tags a word cycles through
     }
     return render(request, "annotation/editor.html", context)
 

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from transcription.serving import serving_model
 from uzwhisper.asr import engine
+from uzwhisper.asr.languages import LANGUAGE_MODES
 from uzwhisper.lib.audio import decode_to_array
 from uzwhisper.lib.metrics import EmptyReferenceError, score_utterance
 from uzwhisper.storage import local_audio_path
@@ -31,7 +32,7 @@ class ModelCheckResult:
 
 def decode_language(prompt_language: str) -> str:
     """The language the clip is decoded in: the prompt's (mixed prompts in mixed mode)."""
-    return prompt_language if prompt_language in ("uz", "ru", "mixed") else "auto"
+    return prompt_language if prompt_language in LANGUAGE_MODES else "auto"
 
 
 def run_model_checks(

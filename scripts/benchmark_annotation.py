@@ -32,6 +32,8 @@ from pathlib import Path
 from bench_support import ROOT, Processes, app_env, free_port, uvicorn_command
 
 sys.path.insert(0, str(ROOT))
+from uzwhisper.asr.languages import SAMPLE_RATE
+
 SPEECH = ROOT / "tests" / "data" / "speech"
 CACHE = ROOT / "var" / "bench"
 CHROMIUM = "/usr/bin/chromium"
@@ -46,22 +48,24 @@ def build_recording(hours: float, target: Path) -> float:
     from uzwhisper.lib.audio import decode_to_array
 
     clips = [decode_to_array(p) for p in sorted(SPEECH.glob("*/*.wav"))]
-    gap = np.zeros(8000, dtype=np.float32)
-    wanted = int(hours * 3600 * 16000)
+    gap = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
+    wanted = int(hours * 3600 * SAMPLE_RATE)
     written = 0
     tmp = target.with_suffix(".part.mp3")
     with av.open(str(tmp), "w", format="mp3") as out:
-        stream = out.add_stream("libmp3lame", rate=16000, layout="mono")
+        stream = out.add_stream("libmp3lame", rate=SAMPLE_RATE, layout="mono")
         stream.bit_rate = 32000
-        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=16000)
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=SAMPLE_RATE)
         while written < wanted:
             for clip in clips:
                 block = np.concatenate([clip, gap])[: wanted - written]
-                for offset in range(0, len(block), 16000):
+                for offset in range(0, len(block), SAMPLE_RATE):
                     frame = av.AudioFrame.from_ndarray(
-                        block[offset : offset + 16000].reshape(1, -1), format="flt", layout="mono"
+                        block[offset : offset + SAMPLE_RATE].reshape(1, -1),
+                        format="flt",
+                        layout="mono",
                     )
-                    frame.sample_rate = 16000
+                    frame.sample_rate = SAMPLE_RATE
                     for piece in resampler.resample(frame):
                         for packet in stream.encode(piece):
                             out.mux(packet)
@@ -74,7 +78,7 @@ def build_recording(hours: float, target: Path) -> float:
         for packet in stream.encode(None):
             out.mux(packet)
     tmp.rename(target)
-    return written / 16000
+    return written / SAMPLE_RATE
 
 
 # VmHWM, not getrusage's ru_maxrss: that survives execve, so a child would report its parent's.

@@ -25,6 +25,8 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uzwhisper.settings")
+from uzwhisper.asr.languages import SAMPLE_RATE, SUPPORTED_LANGUAGES
+
 SPEECH = ROOT / "tests" / "data" / "speech"
 
 
@@ -34,14 +36,14 @@ def build_audio(minutes: float, target: Path) -> float:
     from uzwhisper.lib.audio import decode_to_array, write_audio
 
     clips = [decode_to_array(p) for p in sorted((SPEECH / "ru").glob("*.wav"))]
-    gap = np.zeros(8000, dtype=np.float32)
+    gap = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
     parts, total = [], 0
-    while total < minutes * 60 * 16000:
+    while total < minutes * 60 * SAMPLE_RATE:
         for clip in clips:
             parts += [clip, gap]
             total += len(clip) + len(gap)
     write_audio(np.concatenate(parts), target)
-    return total / 16000
+    return total / SAMPLE_RATE
 
 
 FINISHED = ("done", "failed", "cancelled")
@@ -94,7 +96,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=3.0, help="length of the test audio")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2, help="CTranslate2 CPU threads, both")
-    parser.add_argument("--language", default="ru", choices=["ru", "uz"])
+    parser.add_argument("--language", default="ru", choices=SUPPORTED_LANGUAGES)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 

@@ -28,7 +28,9 @@ from bench_support import ROOT, Processes, app_env, free_port, prepare_app, uvic
 
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uzwhisper.settings")
-FRAME = 1600  # samples: 100 ms at 16 kHz
+from uzwhisper.asr.languages import SAMPLE_RATE
+
+FRAME = SAMPLE_RATE // 10  # samples: 100 ms
 
 
 def percentile(values: list[float], percent: float) -> float:
@@ -43,11 +45,11 @@ def speech_pcm(seconds: float) -> bytes:
 
     clips = [decode_to_array(p) for p in sorted((ROOT / "tests/data/speech/ru").glob("*.wav"))]
     parts, total = [], 0
-    while total < seconds * 16000:
+    while total < seconds * SAMPLE_RATE:
         for clip in clips:
-            parts += [clip, np.zeros(4000, np.float32)]
-            total += len(clip) + 4000
-    audio = np.concatenate(parts)[: int(seconds * 16000)]
+            parts += [clip, np.zeros(SAMPLE_RATE // 4, np.float32)]
+            total += len(clip) + SAMPLE_RATE // 4
+    audio = np.concatenate(parts)[: int(seconds * SAMPLE_RATE)]
     return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
 
 
@@ -64,7 +66,7 @@ def client(url: str, token: str, pcm: bytes, result: dict) -> None:
                 {
                     "type": "start",
                     "language": "ru",
-                    "sample_rate": 16000,
+                    "sample_rate": SAMPLE_RATE,
                     "format": "pcm16",
                     "ack": True,
                 }
@@ -116,7 +118,7 @@ def wait_until_serving(url: str, token: str, timeout: float = 120) -> None:
     while time.monotonic() < deadline:
         try:
             with connect(url, additional_headers={"Authorization": f"Bearer {token}"}) as ws:
-                ws.send(json.dumps({"type": "start", "sample_rate": 16000}))
+                ws.send(json.dumps({"type": "start", "sample_rate": SAMPLE_RATE}))
                 if json.loads(ws.recv(timeout=10))["type"] == "ready":
                     ws.send(json.dumps({"type": "stop"}))
                     while json.loads(ws.recv(timeout=30))["type"] != "done":

@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "uzwhisper.settings")
+from uzwhisper.asr.languages import SAMPLE_RATE  # noqa: E402
 
 
 def main() -> None:
@@ -55,7 +56,7 @@ def main() -> None:
     counts = []
     for row in uzbek:
         audio = decode_to_array(args.manifest.parent / row["audio"])
-        duration = len(audio) / 16000
+        duration = len(audio) / SAMPLE_RATE
         times, segments = [], []
         for _ in range(args.runs):
             started = time.perf_counter()

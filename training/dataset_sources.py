@@ -17,7 +17,9 @@ from annotation.models import Annotation
 from annotation.selectors import approved_for_export
 from collection.models import Clip
 from collection.selectors import clips_for_export
+from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
 from uzwhisper.lib.audio import decode_range, decode_to_array, write_audio
+from uzwhisper.lib.manifests import MANIFEST_LANGUAGES
 from uzwhisper.storage import local_audio_path
 
 from .datasets import DatasetClip
@@ -47,13 +49,13 @@ def dataset_clip(clip: Clip) -> DatasetClip:
 def segment_language(segment: dict[str, Any], fallback: str) -> str:
     """uz, ru, or mixed (Uzbek carrying Russian) from the segment's word tags."""
     tags = {w.get("language") for w in segment.get("words", [])}
-    if {"uz", "ru"} <= tags:
+    if set(SUPPORTED_LANGUAGES) <= tags:
         return "mixed"
     if "ru" in tags:
         return "ru"
     if "uz" in tags:
         return "uz"
-    return fallback if fallback in ("uz", "ru", "mixed") else "uz"
+    return fallback if fallback in MANIFEST_LANGUAGES else "uz"
 
 
 def annotation_clips(annotation: Annotation) -> list[tuple[DatasetClip, float, float]]:

@@ -5,6 +5,8 @@ import uuid
 from django.db import models
 from django.utils import timezone
 
+from uzwhisper.asr.languages import LANGUAGE_MODE_DESCRIPTIONS, LANGUAGE_MODES
+
 
 class EvaluationRun(models.Model):
     """One `evaluate` run: a model scored on a manifest, with results overall and by slice."""
@@ -17,12 +19,16 @@ class EvaluationRun(models.Model):
         # before that are kept and aggregated; `error_message` says why and how far it got.
         STOPPED = "stopped"
 
-    class LanguageMode(models.TextChoices):
-        MANIFEST = "manifest", "each row's own language"
-        AUTO = "auto", "detect (uz or ru)"
-        UZBEK = "uz", "force Uzbek"
-        RUSSIAN = "ru", "force Russian"
-        MIXED = "mixed", "mixed (code-switched)"
+    # manifest: each row decoded in its own language; else every row in one of the modes of
+    # uzwhisper.asr.languages.
+    # django-stubs types only the class form of TextChoices, not Enum's functional API.
+    LanguageMode = models.TextChoices(  # type: ignore[call-overload]
+        "LanguageMode",
+        [
+            ("MANIFEST", ("manifest", "Each row's own language")),
+            *[(mode.upper(), (mode, LANGUAGE_MODE_DESCRIPTIONS[mode])) for mode in LANGUAGE_MODES],
+        ],
+    )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     created_at = models.DateTimeField(db_index=True)

@@ -4,16 +4,22 @@ segment (the job socket's `job.segment`, the API, the JSON export) and a committ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .models import Segment, Word
 
 
 class TimedText(Protocol):
-    start: float
-    end: float
-    text: str
-    probability: float
+    # Read-only: the ASR core's words are frozen dataclasses.
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def probability(self) -> float: ...
 
 
 def word_payload(word: TimedText, *, language: str) -> dict[str, Any]:
@@ -52,7 +58,7 @@ def final_payload(
     language: str,
     lag_s: float,
     untranscribed: bool,
-    words: list[TimedText],
+    words: Sequence[TimedText],
     tags: list[str],
 ) -> dict[str, Any]:
     """A committed live piece: a stream's `final` message, its words tagged uz / ru / other."""

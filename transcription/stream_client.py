@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from typing import TextIO
 
 from websockets.sync.client import connect
 
@@ -50,7 +51,7 @@ def stream(
     language: str = "auto",
     prompt: str = "",
     speed: float = 1.0,
-    out=sys.stdout,
+    out: TextIO = sys.stdout,
 ) -> dict:
     """Send `frames` at `speed` × real time; return the `done` message (or the last error)."""
     result: dict = {}

@@ -25,9 +25,12 @@ import statistics
 import tempfile
 import time
 import wave
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.conf import settings
@@ -42,6 +45,9 @@ from . import live_protocol as protocol
 from .payloads import final_payload
 from .services.transcripts import LanguageTags, language_tags
 from .serving import serving_model
+
+if TYPE_CHECKING:
+    from .models import Job
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +78,7 @@ class LiveSession:
     stream: StreamSession
     wav_path: Path
     wav: wave.Wave_write
-    started_at: object
+    started_at: datetime
     vad_filter: bool = True
     # The model the session started with: a promotion mid-stream reaches the next session.
     model: engine.LoadedModel | None = None
@@ -97,7 +103,7 @@ class LiveSession:
 
 
 class StreamWorker:
-    def __init__(self, layer, *, slots: int) -> None:
+    def __init__(self, layer: Any, *, slots: int) -> None:
         self.layer = layer
         self.slots = slots
         self.sessions: dict[str, LiveSession] = {}
@@ -111,7 +117,7 @@ class StreamWorker:
         self.loaded = asyncio.Event()
         self._background: set[asyncio.Task] = set()
 
-    def _spawn(self, coroutine) -> asyncio.Task:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task:
         # Keep a reference: the loop holds tasks only weakly.
         task = asyncio.create_task(coroutine)
         self._background.add(task)
@@ -257,6 +263,9 @@ class StreamWorker:
     # --- sessions -----------------------------------------------------------------------------
 
     async def _open(self, message: dict) -> None:
+        # Requests are taken only once the model has loaded (`_take_requests` waits for it).
+        model = self.model
+        assert model is not None, "a session opened before the model loaded"
         vad_filter = bool(message["config"].get("vad", True))
         config = StreamConfig(
             language=message["config"].get("language", "auto"),
@@ -272,14 +281,12 @@ class StreamWorker:
             owner_id=message["owner_id"],
             reply_channel=message["reply_channel"],
             config=config,
-            stream=StreamSession(
-                config=config, decode=self._decoder(self.model, vad_filter=vad_filter)
-            ),
+            stream=StreamSession(config=config, decode=self._decoder(model, vad_filter=vad_filter)),
             wav_path=Path(handle.name),
             wav=wav,
             started_at=timezone.now(),
             vad_filter=vad_filter,
-            model=self.model,
+            model=model,
         )
         self.sessions[session.id] = session
         await self.layer.send(
@@ -288,11 +295,13 @@ class StreamWorker:
                 "type": "stream.ready",
                 "session": session.id,
                 "worker_channel": self.channel,
-                "model": session.model.model_id if session.model else "",
+                "model": model.model_id,
             },
         )
 
-    def _decoder(self, model: engine.LoadedModel | None, *, vad_filter: bool):
+    def _decoder(
+        self, model: engine.LoadedModel, *, vad_filter: bool
+    ) -> Callable[[np.ndarray, str | None, str], ChunkResult]:
         # Per session: a mixed stream's finished stretches keep their language decision.
         language_cache: engine.LanguageCache = {}
 
@@ -427,7 +436,7 @@ class StreamWorker:
             self.slot_free.set()
 
     @orm_in_thread
-    def _save(self, session: LiveSession):
+    def _save(self, session: LiveSession) -> Job | None:
         from .services.live import StreamSegment, stream_job_save
 
         stream = session.stream

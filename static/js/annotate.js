@@ -4,7 +4,7 @@
 // shortcut for every action that keeps working while typing (Esc leaves the text box).
 import WaveSurfer from "../vendor/wavesurfer/wavesurfer.esm.js";
 import RegionsPlugin from "../vendor/wavesurfer/regions.esm.js";
-import { apiFetch, csrfToken } from "./lib/api.js";
+import { apiFetch, csrfToken, settle } from "./lib/api.js";
 import { clearError, showError } from "./lib/errors.js";
 
 const data = JSON.parse(document.getElementById("annotation-data").textContent);
@@ -21,7 +21,8 @@ const playThroughBox = document.getElementById("play-through");
 const help = document.getElementById("help");
 const csrf = csrfToken(root);
 
-const LANGUAGES = ["uz", "ru", "other"];
+// The word tags, from the server (annotation.segments.WORD_LANGUAGES).
+const LANGUAGES = JSON.parse(document.getElementById("word-languages").textContent);
 const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.25, 2.5];
 const ZOOMS = [0, 20, 50, 100, 200, 400]; // px per second; 0 fits the whole file
 const NUDGE_S = 0.1;
@@ -314,16 +315,16 @@ async function loadWaveform() {
       drawWaveform(peaks, fileDuration);
       return;
     }
-    let body = null;
+    // Binary on success, so not apiFetch; an error body is read the way apiFetch reads it.
+    let failure = null;
     try {
-      body = await response.json();
+      settle(response.status, await response.text());
     } catch (error) {
-      body = null;
+      failure = error;
     }
-    const code = body?.error?.code;
-    if (code !== "peaks_not_ready") {
+    if (failure?.code !== "peaks_not_ready") {
       waveformState.textContent = "No waveform.";
-      showError(errorRegion, body?.error || { code: "http_error", message: `HTTP ${response.status}` });
+      showError(errorRegion, failure);
       return;
     }
     waveformState.textContent = "Preparing the waveform… (you can edit and play meanwhile)";

@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from transcription.services.registry import model_version_register
+from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
 
 from ..models import FineTuneRun
 from .recipe import CANCEL_FILE, METRICS_FILE, Recipe, read_utterances
@@ -315,7 +316,9 @@ def finetune_run_execute(*, run_id: uuid.UUID | str) -> FineTuneRun | None:
         onnx_dir = convert.export_onnx(recipe.final_dir, recipe.out / "onnx")
         _check_cancel(run)
         _set_status(run, FineTuneRun.Status.EVALUATING)
-        rows = [r for r in read_utterances(recipe.eval_manifest) if r.language in ("uz", "ru")]
+        rows = [
+            r for r in read_utterances(recipe.eval_manifest) if r.language in SUPPORTED_LANGUAGES
+        ]
         features = convert.shared_features()
         limit = recipe.generation_max_length
         scores = {

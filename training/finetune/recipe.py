@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from uzwhisper.asr.languages import SAMPLE_RATE, SUPPORTED_LANGUAGES
 from uzwhisper.lib.audio import decode_to_array
 
 from .spec import CANCEL_FILE, METRICS_FILE, Recipe, Utterance, read_utterances
@@ -30,7 +31,6 @@ __all__ = ["CANCEL_FILE", "METRICS_FILE", "Recipe", "Utterance", "read_utterance
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 WINDOW_SECONDS = 30.0
 TIMESTAMP_STEP = 0.02
 # Whisper's token ids (multilingual vocabulary of 51865, as in the bundled base's tokenizer.json).
@@ -222,7 +222,7 @@ def encode_dataset(
     """Features and labels per utterance (short data sets: held in memory)."""
     examples = []
     for index, row in enumerate(utterances):
-        if row.language not in ("uz", "ru"):
+        if row.language not in SUPPORTED_LANGUAGES:
             continue  # code-switched rows have no single language token to train with
         audio = load_audio(row.audio)
         examples.append(

@@ -22,6 +22,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from transcription.models import ModelVersion
+from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
 from uzwhisper.errors import ApplicationError
 from uzwhisper.events import broadcast
 
@@ -162,14 +163,14 @@ def _create_checked(
 ) -> FineTuneRun:
     train = _read(train_manifest, "training")
     evaluation = _read(eval_manifest, "evaluation")
-    usable = [row for row in train if row.language in ("uz", "ru")]
+    usable = [row for row in train if row.language in SUPPORTED_LANGUAGES]
     if len(usable) < settings.TRAIN_MIN_ROWS:
         raise ApplicationError(
             "training_set_too_small",
             f"The training set has {len(usable)} usable clip(s) (uz or ru); a run needs at "
             f"least {settings.TRAIN_MIN_ROWS}.",
         )
-    if not [row for row in evaluation if row.language in ("uz", "ru")]:
+    if not [row for row in evaluation if row.language in SUPPORTED_LANGUAGES]:
         raise ApplicationError("evaluation_set_empty", "The evaluation set has no uz or ru clip.")
     overlap = data_overlap(train, evaluation)
     if (overlap["audio"] or overlap["speakers"]) and not confirm_overlap:

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
+
 from .recipe import (
     CANCEL_FILE,
     METRICS_FILE,
@@ -128,7 +130,9 @@ def train(recipe: Recipe) -> Path:
     feature_extractor = load_feature_extractor()
     model = build_model(recipe, tokenizer)
     train_rows = read_utterances(recipe.train_manifest)
-    eval_rows = [r for r in read_utterances(recipe.eval_manifest) if r.language in ("uz", "ru")]
+    eval_rows = [
+        r for r in read_utterances(recipe.eval_manifest) if r.language in SUPPORTED_LANGUAGES
+    ]
     dataset = encode_dataset(train_rows, tokenizer, feature_extractor)
     gpu = torch.cuda.is_available()
     fp16 = gpu if recipe.fp16 is None else recipe.fp16 and gpu

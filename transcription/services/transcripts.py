@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
+
 from ..models import Segment, Word
 
 
@@ -41,9 +43,9 @@ def transcript_language_units(
     spoken there: it counts as one unit of its decoded language."""
     units: list[tuple[float, str]] = []
     for start, language, words in segments:
-        if any(tag in ("uz", "ru") for _, tag in words):
+        if any(tag in SUPPORTED_LANGUAGES for _, tag in words):
             units.extend(words)
-        elif language in ("uz", "ru"):
+        elif language in SUPPORTED_LANGUAGES:
             units.append((start, language))
         else:
             units.extend(words)
@@ -60,7 +62,7 @@ def transcript_switches(words: list[tuple[float, str]]) -> tuple[float | None, l
     tags = [tag for _, tag in words]
     points = []
     for index in switch_points(tags):
-        before = next(t for t in reversed(tags[:index]) if t in ("uz", "ru"))
+        before = next(t for t in reversed(tags[:index]) if t in SUPPORTED_LANGUAGES)
         points.append({"time": round(words[index][0], 3), "from": before, "to": tags[index]})
     return round(code_mixing_index(tags), 2), points
 

@@ -158,15 +158,15 @@ def decode_to_array(path: str | Path, *, sample_rate: int = SAMPLE_RATE) -> np.n
     return np.concatenate(chunks).astype(np.float32, copy=False)
 
 
-# format name -> (container, codec, a sample rate the codec accepts)
+# format name -> (container, codec, a sample rate the codec accepts): ours where it can
 AUDIO_FORMATS = {
-    "mp3": ("mp3", "libmp3lame", 16000),
+    "mp3": ("mp3", "libmp3lame", SAMPLE_RATE),
     "ogg": ("ogg", "libopus", 48000),
     "opus": ("opus", "libopus", 48000),
-    "flac": ("flac", "flac", 16000),
-    "m4a": ("ipod", "aac", 16000),
+    "flac": ("flac", "flac", SAMPLE_RATE),
+    "m4a": ("ipod", "aac", SAMPLE_RATE),
     "webm": ("webm", "libopus", 48000),
-    "wav": ("wav", "pcm_s16le", 16000),
+    "wav": ("wav", "pcm_s16le", SAMPLE_RATE),
 }
 
 

@@ -39,6 +39,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
+
 __all__ = ["code_mixing_index", "switch_points", "tag_words"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -46,8 +48,11 @@ NGRAMS_FILE = "langid_ngrams.tsv.gz"
 LEXICON_FILE = "langid_lexicon.tsv.gz"
 PARAMS_FILE = "langid_params.json"
 
-UZ, RU, OTHER = "uz", "ru", "other"
-LANGUAGES = (UZ, RU)
+LANGUAGES = SUPPORTED_LANGUAGES
+UZ, RU = LANGUAGES
+OTHER = "other"
+# What a word is tagged with.
+WORD_LANGUAGES = (UZ, RU, OTHER)
 
 # n-gram model classes
 UZ_CYRILLIC, UZ_LATIN, RUSSIAN, OTHER_LATIN = "uz_cyr", "uz_lat", "ru", "other_lat"

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
 from uzwhisper.lib.metrics import normalise
 
-MANIFEST_LANGUAGES = ("uz", "ru", "mixed")
+# A row is in one language, or mixed (code-switched).
+MANIFEST_LANGUAGES = (*SUPPORTED_LANGUAGES, "mixed")
 # A file stem that says nothing about the set: its folder names the run instead.
 GENERIC_MANIFEST_STEM = "manifest"
 

@@ -29,9 +29,11 @@ import alifbe
 import alifbo
 from num2words import num2words
 
+from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
+
 __all__ = ["normalize_for_scoring", "numbers_to_words", "to_uzbek_latin"]
 
-LANGUAGES = ("uz", "ru")
+LANGUAGES = SUPPORTED_LANGUAGES
 # Labels callers use for "not one language": treated like None.
 _UNDECIDED_LANGUAGES = ("auto", "mixed", "")
 
