@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.factories import ModelVersionFactory
 from tests.support import CLIPS, SPEECH
 from training.codeswitch_set import build
 from training.models import EvaluationItem, EvaluationRun
 from training.selectors import EVALUATION_STALE_AFTER
+from transcription.models import ModelVersion
 
 from .helpers import EvaluateProcess, make_run_running, wait_until, write_manifest
 
@@ -143,6 +145,22 @@ def test_a_missing_model_stops_the_command(tmp_path):
     manifest.write_text(_row(RU.path, tmp_path, RU.text, "ru") + "\n")
     with pytest.raises(CommandError, match="no Whisper model"):
         call_command("evaluate", manifest=str(manifest), model=str(tmp_path))
+
+
+def test_without_a_model_it_scores_the_version_in_production(tmp_path):
+    """The default is what serves: the registry's production version, not the bundled model."""
+    promoted = tmp_path / "promoted-version"
+    promoted.mkdir()
+    # The bundled base is in production from the first migration; a later version replaces it.
+    ModelVersion.objects.filter(status=ModelVersion.Status.PRODUCTION).update(
+        status=ModelVersion.Status.RETIRED
+    )
+    ModelVersionFactory(status=ModelVersion.Status.PRODUCTION, path=str(promoted))
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(_row(RU.path, tmp_path, RU.text, "ru") + "\n")
+    with pytest.raises(CommandError, match=f"no Whisper model at {re.escape(str(promoted))}"):
+        call_command("evaluate", manifest=str(manifest))
+    assert not EvaluationRun.objects.exists()
 
 
 def _one_clip_manifest(folder: Path) -> Path:

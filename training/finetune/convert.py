@@ -98,15 +98,21 @@ def score_checkpoint(
 
 
 def score_ctranslate2(
-    model_dir: Path, rows: list[Utterance], max_new_tokens: int, features: _Features | None = None
+    model_dir: Path,
+    rows: list[Utterance],
+    max_new_tokens: int,
+    features: _Features | None = None,
+    *,
+    compute_type: str = "int8",
+    name: str = "ctranslate2_int8",
 ) -> FormatScore:
     import ctranslate2
 
     tokenizer = load_tokenizer(model_dir)
-    model = ctranslate2.models.Whisper(str(model_dir), device="cpu", compute_type="int8")
+    model = ctranslate2.models.Whisper(str(model_dir), device="cpu", compute_type=compute_type)
     features = features or _Features()
     return score_format(
-        "ctranslate2_int8",
+        name,
         rows,
         lambda row: text_of(
             tokenizer,

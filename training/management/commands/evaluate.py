@@ -17,7 +17,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -25,6 +24,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from training.models import EvaluationItem, EvaluationRun
 from training.reports import format_table, percent
 from training.services import RunStop, evaluation_run_execute, evaluation_runs_stop_stale
+from transcription.serving import engine_config
 from uzwhisper.lib.manifests import ManifestError, read_manifest
 
 
@@ -101,7 +101,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--model",
             default="",
-            help="CTranslate2 Whisper directory (default: WHISPER_MODEL, the bundled model)",
+            help="CTranslate2 Whisper directory (default: the version in production in the model "
+            "registry; WHISPER_MODEL, the bundled model, when none is)",
         )
         parser.add_argument(
             "--language",
@@ -134,7 +135,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for skipped in manifest.skipped:
             self.stderr.write(f"skipped {skipped.message(manifest.name)}")
-        model_path = options["model"] or settings.WHISPER_MODEL
+        model_path = options["model"] or engine_config().model_path
         if not (Path(model_path) / "model.bin").is_file():
             raise CommandError(f"no Whisper model at {model_path} (model.bin missing)")
         for stale in evaluation_runs_stop_stale():
