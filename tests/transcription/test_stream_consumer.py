@@ -79,3 +79,49 @@ async def test_ack_seq_counts_the_accepted_frames_from_one(settings):
     assert {m["type"] for m in forwarded} == {"stream.audio"}
     assert all(m["pcm"] == FRAME for m in forwarded)
     await ws.disconnect()
+
+
+async def test_a_worker_loading_its_model_extends_admission_until_ready(settings):
+    """Issue 8: the first stream after start-up reached a worker still loading its model and was
+    told `busy` when the admission deadline ran out. A `stream.loading` from the worker must
+    replace that deadline with the model-load one, and `ready` must still get through."""
+    settings.STREAM_ADMISSION_WAIT_SECONDS = 0.3
+    settings.STREAM_MODEL_LOAD_SECONDS = 60
+    layer = get_channel_layer()
+    token = await sync_to_async(TokenFactory)()
+    ws = WebsocketCommunicator(application, f"/ws/stream/?token={token.key}")
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.send_to(text_data=json.dumps({"type": "start"}))
+    request = await session_request(layer)
+    await layer.send(
+        request["reply_channel"], {"type": "stream.loading", "session": request["session"]}
+    )
+    # Several admission deadlines pass while the model loads: the client hears nothing, and is
+    # not closed as busy.
+    assert await ws.receive_nothing(timeout=10 * settings.STREAM_ADMISSION_WAIT_SECONDS)
+
+    worker_channel = await layer.new_channel()
+    await layer.send(
+        request["reply_channel"],
+        {
+            "type": "stream.ready",
+            "session": request["session"],
+            "worker_channel": worker_channel,
+            "model": "whisper-test",
+        },
+    )
+    assert (await receive(ws))["type"] == "ready"
+    await ws.disconnect()
+
+
+async def test_without_a_loading_worker_admission_ends_busy(settings):
+    """The counterpart: no worker answers, so the admission deadline closes the socket busy."""
+    settings.STREAM_ADMISSION_WAIT_SECONDS = 0.3
+    token = await sync_to_async(TokenFactory)()
+    ws = WebsocketCommunicator(application, f"/ws/stream/?token={token.key}")
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.send_to(text_data=json.dumps({"type": "start"}))
+    assert (await receive(ws))["code"] == "busy"
+    assert (await ws.receive_output(timeout=5))["type"] == "websocket.close"
