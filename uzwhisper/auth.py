@@ -11,6 +11,7 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
@@ -41,10 +42,19 @@ def user_for_token(key: str) -> AbstractBaseUser | None:
 
 class BearerOrTokenAuthentication(TokenAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        key = token_from_authorization(get_authorization_header(request))
+        header = get_authorization_header(request)
+        key = token_from_authorization(header)
         if key is not None:
             return self.authenticate_credentials(key)
-        return super().authenticate(request)
+        scheme = header.split()[0].lower() if header.split() else b""
+        if scheme in (b"bearer", b"token"):
+            # Our scheme, but not one key after it: say so, rather than answer as if no
+            # credentials were sent.
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header: send `Authorization: Bearer <token>`, the key "
+                "from /accounts/token/, with no spaces in it."
+            )
+        return None  # another scheme (Basic …), or none: other authenticators may take it
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
