@@ -188,6 +188,8 @@ def train(recipe: Recipe) -> Path:
             "cancelled": (recipe.out / CANCEL_FILE).exists(),
             "seconds": round(time.perf_counter() - started, 3),
             "examples": len(dataset),
+            # Data-parallel processes (torchrun's world size): 1 unless launched on several GPUs.
+            "processes": trainer.args.world_size,
         },
     )
     return recipe.final_dir
