@@ -12,10 +12,23 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from tests.factories import EvaluationRunFactory
-from tests.support import ARTIFACTS, CLIPS, PYTHON, ROOT, Clip, process_env
+from tests.support import (
+    ARTIFACTS,
+    CLIPS,
+    EVAL_STEMS,
+    PYTHON,
+    ROOT,
+    TINY_RUN,
+    TRAIN_STEMS,
+    Clip,
+    process_env,
+)
+from tests.support import write_manifest as write_stem_manifest
+from training.finetune.recipe import Recipe
 from training.models import EvaluationRun
 from training.services import evaluation_item_create, evaluation_run_create, evaluation_run_finish
 from uzwhisper.lib.manifests import Manifest, ManifestRow, SkippedLine
@@ -138,3 +151,18 @@ def make_run_running(*, heartbeat_age: timedelta) -> EvaluationRun:
         processing_seconds=0.3,
     )
     return run
+
+
+def tiny_recipe(root: Path, **changes) -> Recipe:
+    """The tests' tiny fine-tune (a randomly initialised Whisper with the bundled model's
+    tokenizer) on the training and evaluation clips of `tests.support`, writing under `root`."""
+    base = Path(settings.WHISPER_MODEL)
+    return Recipe(
+        output_dir=str(root / "run"),
+        tokenizer_dir=str(base),
+        train_manifest=str(write_stem_manifest(root / "train.jsonl", TRAIN_STEMS)),
+        eval_manifest=str(write_stem_manifest(root / "eval.jsonl", EVAL_STEMS)),
+        base_ct2_config=str(base / "config.json"),
+        init="tiny-random",
+        **{**TINY_RUN, **changes},
+    )

@@ -13,13 +13,15 @@ import pytest
 from django.conf import settings
 from faster_whisper.tokenizer import Tokenizer
 
-from tests.support import EVAL_STEMS, TINY_RUN, TRAIN_STEMS, write_manifest
+from tests.support import TINY_RUN
 from training.finetune import convert
 from training.finetune.execution import gate_decision
-from training.finetune.recipe import Recipe, load_tokenizer, read_utterances
+from training.finetune.recipe import load_tokenizer, read_utterances
 from training.finetune.train import train
 from uzwhisper.asr import engine
 from uzwhisper.lib.audio import decode_to_array
+
+from .helpers import tiny_recipe
 
 pytestmark = pytest.mark.slow
 
@@ -30,16 +32,7 @@ LIMIT = TINY_RUN["generation_max_length"]
 def tiny(tmp_path_factory) -> dict:
     """A tiny Whisper trained a few steps, its CTranslate2 int8 conversion and the scores."""
     root = tmp_path_factory.mktemp("tiny")
-    base = Path(settings.WHISPER_MODEL)
-    recipe = Recipe(
-        output_dir=str(root / "run"),
-        tokenizer_dir=str(base),
-        train_manifest=str(write_manifest(root / "train.jsonl", TRAIN_STEMS)),
-        eval_manifest=str(write_manifest(root / "eval.jsonl", EVAL_STEMS)),
-        base_ct2_config=str(base / "config.json"),
-        init="tiny-random",
-        **{**TINY_RUN, "max_steps": 2},
-    )
+    recipe = tiny_recipe(root, max_steps=2)
     checkpoint = train(recipe)
     rows = read_utterances(recipe.eval_manifest)
     features = convert.shared_features()

@@ -7,29 +7,20 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from tests.support import EVAL_STEMS, ROOT, TINY_RUN, TRAIN_STEMS, write_manifest
+from tests.support import ROOT
 from training.finetune.execution import train_command
-from training.finetune.recipe import METRICS_FILE, Recipe
+from training.finetune.recipe import METRICS_FILE
+
+from .helpers import tiny_recipe
 
 pytestmark = pytest.mark.slow
 
 
 def test_two_processes_train_one_model_through_torchrun(tmp_path):
-    base = Path(settings.WHISPER_MODEL)
-    recipe = Recipe(
-        output_dir=str(tmp_path / "run"),
-        tokenizer_dir=str(base),
-        train_manifest=str(write_manifest(tmp_path / "train.jsonl", TRAIN_STEMS)),
-        eval_manifest=str(write_manifest(tmp_path / "eval.jsonl", EVAL_STEMS)),
-        base_ct2_config=str(base / "config.json"),
-        init="tiny-random",
-        **{**TINY_RUN, "max_steps": 2, "batch_size": 2, "eval_steps": 2},
-    )
+    recipe = tiny_recipe(tmp_path, max_steps=2, batch_size=2, eval_steps=2)
     recipe_path = tmp_path / "recipe.json"
     recipe.save(recipe_path)
     command = train_command(recipe_path, gpus=2)

@@ -33,6 +33,21 @@ async def session_request(layer) -> dict:
             return message
 
 
+async def worker_says_ready(layer, request: dict) -> str:
+    """Answer a `stream.request` as an admitting worker does; the worker's channel."""
+    worker_channel = await layer.new_channel()
+    await layer.send(
+        request["reply_channel"],
+        {
+            "type": "stream.ready",
+            "session": request["session"],
+            "worker_channel": worker_channel,
+            "model": "whisper-test",
+        },
+    )
+    return worker_channel
+
+
 async def test_ack_seq_counts_the_accepted_frames_from_one(settings):
     # Generous: this test is about ack numbering, not admission, and must not race a busy CPU.
     settings.STREAM_ADMISSION_WAIT_SECONDS = 60
@@ -61,16 +76,7 @@ async def test_ack_seq_counts_the_accepted_frames_from_one(settings):
     await ws.send_to(bytes_data=FRAME)
     assert (await receive(ws))["code"] == "not_ready"
 
-    worker_channel = await layer.new_channel()
-    await layer.send(
-        request["reply_channel"],
-        {
-            "type": "stream.ready",
-            "session": request["session"],
-            "worker_channel": worker_channel,
-            "model": "whisper-test",
-        },
-    )
+    worker_channel = await worker_says_ready(layer, request)
     assert (await receive(ws))["type"] == "ready"
     await ws.send_to(bytes_data=FRAME)
     assert await receive(ws) == {"type": "ack", "seq": BUFFER_WHILE_STARTING + 1}
@@ -101,16 +107,7 @@ async def test_a_worker_loading_its_model_extends_admission_until_ready(settings
     # not closed as busy.
     assert await ws.receive_nothing(timeout=10 * settings.STREAM_ADMISSION_WAIT_SECONDS)
 
-    worker_channel = await layer.new_channel()
-    await layer.send(
-        request["reply_channel"],
-        {
-            "type": "stream.ready",
-            "session": request["session"],
-            "worker_channel": worker_channel,
-            "model": "whisper-test",
-        },
-    )
+    await worker_says_ready(layer, request)
     assert (await receive(ws))["type"] == "ready"
     await ws.disconnect()
 
