@@ -77,7 +77,13 @@ def test_evaluate_scores_stores_and_reports_a_small_manifest(small_manifest, tmp
     assert (items["uz"].language_requested, items["uz"].language_decoded) == ("uz", "uz")
     assert items["mixed"].language_requested == "mixed"
     assert items["mixed"].code_switched
-    assert all(item.hypothesis for item in items.values())
+    assert items["ru"].hypothesis
+    assert items["mixed"].hypothesis  # its Russian part at least
+    # Zero-shot Uzbek may come back as speech not transcribed, with no text (sampled fallback
+    # decides it run to run): then it is scored as every reference word deleted, not skipped.
+    uz = items["uz"]
+    if not uz.hypothesis:
+        assert (uz.deletions, uz.substitutions, uz.insertions) == (uz.ref_words, 0, 0)
     # The Russian prompt is clean studio speech: the bundled model gets most characters right.
     assert items["ru"].cer < 0.3
 
