@@ -25,7 +25,7 @@ import statistics
 import tempfile
 import time
 import wave
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,7 +38,14 @@ from django.utils import timezone
 
 from uzwhisper.asr import engine
 from uzwhisper.asr.languages import SAMPLE_RATE
-from uzwhisper.asr.streaming import ChunkResult, Committed, StreamConfig, StreamSession, TimedWord
+from uzwhisper.asr.streaming import (
+    ChunkResult,
+    Committed,
+    Decoder,
+    StreamConfig,
+    StreamSession,
+    TimedWord,
+)
 from uzwhisper.db import orm_in_thread
 
 from . import live_protocol as protocol
@@ -299,13 +306,13 @@ class StreamWorker:
             },
         )
 
-    def _decoder(
-        self, model: engine.LoadedModel, *, vad_filter: bool
-    ) -> Callable[[np.ndarray, str | None, str], ChunkResult]:
+    def _decoder(self, model: engine.LoadedModel, *, vad_filter: bool) -> Decoder:
         # Per session: a mixed stream's finished stretches keep their language decision.
         language_cache: engine.LanguageCache = {}
 
-        def decode(audio: np.ndarray, language: str | None, prompt: str) -> ChunkResult:
+        def decode(
+            audio: np.ndarray, language: str | None, prompt: str, *, final: bool
+        ) -> ChunkResult:
             if len(language_cache) > 256:
                 language_cache.clear()
             language, probability, words = engine.transcribe_words(
@@ -315,6 +322,7 @@ class StreamWorker:
                 initial_prompt=prompt,
                 vad_filter=vad_filter,
                 language_cache=language_cache,
+                final=final,
             )
             return ChunkResult(
                 language,

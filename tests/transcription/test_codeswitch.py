@@ -165,9 +165,14 @@ def test_a_live_mixed_stream_commits_the_uzbek_and_the_russian_as_they_come(mode
     _, audio, switch_at = joined
     cache: engine.LanguageCache = {}
 
-    def decode(buffer, language, prompt):
+    def decode(buffer, language, prompt, *, final):
         detected, probability, words = engine.transcribe_words(
-            model, buffer, language=language, initial_prompt=prompt, language_cache=cache
+            model,
+            buffer,
+            language=language,
+            initial_prompt=prompt,
+            language_cache=cache,
+            final=final,
         )
         return ChunkResult(
             detected,

@@ -150,3 +150,18 @@ def test_silence_after_the_text_is_not_marked(monkeypatch, uzbek_clip):
     segments = list(engine.transcribe(None, audio, options).segments)  # type: ignore[arg-type]
 
     assert [s.untranscribed for s in segments] == [False]
+
+
+def test_a_live_buffer_marks_speech_left_out_only_in_the_streams_final_decode(
+    monkeypatch, uzbek_clip
+):
+    _decoding(monkeypatch, [_window(" Bu yerda", 0.37, 1.4)])
+
+    def words(*, final: bool):
+        _, _, decoded = engine.transcribe_words(None, uzbek_clip, language="uz", final=final)  # type: ignore[arg-type]
+        return [(round(w.start, 2), w.untranscribed) for w in decoded]
+
+    # Mid-stream, the words after 1.4 s are only not decoded yet: the next step has them.
+    assert words(final=False) == []  # the stand-in window has no word timings
+    # At the end of the stream they would be lost: marked.
+    assert words(final=True) == [(1.4, True)]

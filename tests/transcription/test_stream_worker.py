@@ -40,7 +40,7 @@ def test_a_stop_during_a_long_decode_keeps_heartbeats_then_finishes_and_saves(
     owner = UserFactory()
     decoding, release = threading.Event(), threading.Event()
 
-    def held_decode(audio, language, prompt):
+    def held_decode(audio, language, prompt, *, final):
         decoding.set()
         assert release.wait(30)
         return ChunkResult("ru", 1.0, [TimedWord(0.1, 0.5, " Привет", 0.9, "ru")])
@@ -150,7 +150,7 @@ def test_a_request_while_the_model_loads_hears_loading_then_ready(settings, monk
 
 
 def _session(tmp_path: Path) -> LiveSession:
-    def no_decode(*args):
+    def no_decode(*args, **kwargs):
         raise AssertionError("nothing is decoded here")
 
     config = StreamConfig(language="ru")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uzwhisper.asr.streaming import ChunkResult, StreamConfig, StreamSession, TimedWord
+from uzwhisper.asr.streaming import ChunkResult, Committed, StreamConfig, StreamSession, TimedWord
 
 SECOND = np.zeros(16000, dtype=np.float32)
 
@@ -18,10 +18,12 @@ class ScriptedDecoder:
     def __init__(self, *outputs: list[tuple[float, float, str]], language: str = "uz") -> None:
         self.outputs = list(outputs)
         self.calls: list[tuple[float, str | None, str]] = []
+        self.finals: list[bool] = []
         self.language = language
 
-    def __call__(self, audio, language, prompt):
+    def __call__(self, audio, language, prompt, *, final):
         self.calls.append((len(audio) / 16000, language, prompt))
+        self.finals.append(final)
         words = [TimedWord(s, e, t) for s, e, t in self.outputs.pop(0)]
         return ChunkResult(self.language, 0.9, words)
 
@@ -83,6 +85,8 @@ def test_finish_commits_whatever_is_left():
     final = live.finish()
     assert [c.text for c in final] == ["oxirgi gap"]
     assert len(live.buffer) == 0
+    # Only the last decode is told the stream has ended (it marks speech it leaves out).
+    assert decoder.finals == [False, True]
 
 
 def test_long_buffers_are_trimmed_after_the_last_committed_word():
@@ -183,7 +187,7 @@ def test_a_mixed_stream_commits_each_language_as_its_own_piece():
     ]
     calls = []
 
-    def decode(audio, language, prompt):
+    def decode(audio, language, prompt, *, final):
         calls.append(language)
         words = [TimedWord(s, e, t, 0.9, lang) for s, e, t, lang in outputs.pop(0)]
         return ChunkResult("uz", 0.8, words)
@@ -212,7 +216,7 @@ def test_an_untranscribed_stretch_is_committed_once_two_decodes_mark_the_same_on
         [(0.5, 4.7, "", "uz", True), (5.2, 5.6, " Извините", "ru", False)],
     ]
 
-    def decode(audio, language, prompt):
+    def decode(audio, language, prompt, *, final):
         words = [TimedWord(s, e, t, 0.9, lang, marked) for s, e, t, lang, marked in outputs.pop(0)]
         return ChunkResult("uz", 0.8, words)
 
@@ -226,3 +230,43 @@ def test_an_untranscribed_stretch_is_committed_once_two_decodes_mark_the_same_on
         ("ru", False, "Извините"),
     ]
     assert (committed[0].start, committed[0].end, committed[0].words) == (0.5, 4.7, [])
+
+
+def test_a_stretch_the_final_decode_marks_starts_where_the_committed_text_ends():
+    """The final decode re-reads the committed words still in the buffer; speech it leaves out
+    after them is marked, and a marker reaching back into committed audio keeps only its new
+    part (times never overlap the committed text)."""
+    decoder = ScriptedDecoder(
+        [(0.0, 0.4, " Salom"), (0.5, 0.9, " dunyo")],
+        [(0.0, 0.4, " Salom"), (0.5, 0.9, " dunyo"), (1.0, 1.4, " bugun")],
+    )
+    live = session(decoder)
+    live.feed(SECOND)
+    live.step()
+    live.feed(SECOND)
+    assert [c.text for c in live.step()] == ["Salom dunyo"]
+    live.feed(SECOND)
+
+    def final_decode(audio, language, prompt, *, final):
+        assert final
+        words = [
+            TimedWord(0.0, 0.4, " Salom"),
+            TimedWord(0.4, 2.9, "", 0.0, "uz", untranscribed=True),
+        ]
+        return ChunkResult("uz", 0.9, words)
+
+    live.decode = final_decode
+    final = live.finish()
+    assert [(c.start, c.end, c.untranscribed) for c in final] == [(0.9, 2.9, True)]
+
+
+def test_a_marked_stretch_seen_again_a_little_longer_is_not_committed_twice():
+    # The real live mixed test's Uzbek part: marked 0.52–4.50, then decoded as 0.52–4.73.
+    live = session(ScriptedDecoder(), language="mixed")
+    live.committed.append(Committed(0.52, 4.5, "", "uz", [], 0.0, untranscribed=True))
+    again = TimedWord(0.52, 4.73, "", 0.0, "uz", untranscribed=True)
+    russian = TimedWord(5.16, 5.62, " Извините", 0.9, "ru")
+    assert live._drop_already_committed([again, russian]) == [russian]
+    # Grown by a second or more, its new part is new speech.
+    grown = TimedWord(0.52, 5.6, "", 0.0, "uz", untranscribed=True)
+    assert [(w.start, w.end) for w in live._drop_already_committed([grown])] == [(4.5, 5.6)]

@@ -612,11 +612,14 @@ def transcribe_words(
     initial_prompt: str = "",
     vad_filter: bool = True,
     language_cache: LanguageCache | None = None,
+    final: bool = False,
 ) -> tuple[str, float, list[WordResult]]:
     """Decode a short buffer greedily with word timestamps, for live streams. `language=None`
     detects it (between Uzbek and Russian); "mixed" decodes each stretch of speech in its own
     language, which each word then carries. A stretch of speech marked untranscribed comes back
-    as one word with no text and `untranscribed` set, so live sessions can commit it too."""
+    as one word with no text and `untranscribed` set, so live sessions can commit it too. Speech
+    the decode leaves out is marked only in the `final` decode of a stream (see
+    TranscribeOptions.mark_uncovered_speech)."""
     options = TranscribeOptions(
         language=language or "auto",
         beam_size=1,
@@ -624,7 +627,7 @@ def transcribe_words(
         word_timestamps=True,
         initial_prompt=initial_prompt,
         temperature=(0.0,),
-        mark_uncovered_speech=False,
+        mark_uncovered_speech=final,
     )
     result = transcribe(model, audio, options, language_cache=language_cache)
     words = []

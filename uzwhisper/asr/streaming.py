@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -43,12 +44,31 @@ class ChunkResult:
     words: list[TimedWord]
 
 
-# (audio, language or None for detection, prompt) -> ChunkResult
-Decoder = Callable[[np.ndarray, str | None, str], ChunkResult]
+class Decoder(Protocol):
+    def __call__(
+        self, audio: np.ndarray, language: str | None, prompt: str, *, final: bool
+    ) -> ChunkResult:
+        """Decode `audio` in `language` (None: detect it) after `prompt`. `final`: the stream
+        has ended, so speech the decode leaves out is lost unless it is marked untranscribed
+        (before that, the words at the buffer's edge are only not decoded yet)."""
+        ...
+
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 # Two untranscribed stretches are the same one when they start this close (seconds).
 MARKER_START_TOLERANCE = 0.3
+# A marked stretch that reaches back into committed audio keeps its part after the commit point
+# if that is at least this long (seconds), as the engine marks speech a decode leaves out
+# (engine.MIN_UNCOVERED_SPEECH_S); a shorter part is the same stretch seen again, a little longer.
+MIN_NEW_MARKED_SECONDS = 1.0
+
+
+def _new_part_of_marker(word: TimedWord, committed_until: float) -> TimedWord:
+    """The part of a marked stretch after the commit point, or the stretch as it is (then it
+    lies before the commit point, and is dropped) when that part is too short to be new."""
+    if word.end - committed_until >= MIN_NEW_MARKED_SECONDS:
+        return replace(word, start=committed_until)
+    return replace(word, end=min(word.end, committed_until))
 
 
 def _key(word: TimedWord) -> str:
@@ -137,7 +157,7 @@ class StreamSession:
             language = self.language or self.config.language
         prompt = self._prompt()
         started = time.perf_counter()
-        result = self.decode(self.buffer, language, prompt)
+        result = self.decode(self.buffer, language, prompt, final=final)
         self.decode_seconds += time.perf_counter() - started
         self.steps += 1
         self.decoded_until = self.buffer_offset + len(self.buffer) / SAMPLE_RATE
@@ -172,6 +192,10 @@ class StreamSession:
         timestamps that jitter by a few tens of milliseconds. Drop what lies before the commit
         point by time, then any leading words that repeat the last committed ones by text."""
         until = self.committed_until
+        words = [
+            _new_part_of_marker(w, until) if w.untranscribed and w.start < until else w
+            for w in words
+        ]
         words = [w for w in words if (w.start + w.end) / 2 > until]
         recent = [_key(w) for c in self.committed[-2:] for w in c.words][-5:]
         for size in range(min(5, len(recent), len(words)), 0, -1):
