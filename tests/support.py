@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
@@ -312,3 +313,42 @@ TINY_RUN = {
     "save_steps": 2,
     "generation_max_length": 24,
 }
+
+
+# --- stand-ins for Whisper's decoder --------------------------------------------------------
+
+
+def whisper_window(text: str, start: float, end: float | None = None) -> Any:
+    """faster-whisper's Segment for one decoded window, as its decoder would give it (the
+    compression ratio of the text it kept, no word timings)."""
+    from faster_whisper.transcribe import Segment, get_compression_ratio
+
+    return Segment(
+        id=0,
+        seek=0,
+        start=start,
+        end=start + 1 if end is None else end,
+        text=text,
+        tokens=[],
+        avg_logprob=-0.1,
+        compression_ratio=get_compression_ratio(text),
+        no_speech_prob=0.0,
+        words=None,
+        temperature=0.8,
+    )
+
+
+def decode_as(monkeypatch: Any, windows: list[Any] | dict[str, list[Any]]) -> None:
+    """Make the engine's decodes give `windows` (per language, for mixed mode, when a dict),
+    through the engine's own guards; the audio, the VAD and everything after are real."""
+    from types import SimpleNamespace
+
+    from uzwhisper.asr import engine
+    from uzwhisper.asr.languages import SAMPLE_RATE
+
+    def decode(model, audio, language, options, *, vad_filter):  # type: ignore[no-untyped-def]
+        duration = len(audio) / SAMPLE_RATE
+        decoded = windows[language] if isinstance(windows, dict) else windows
+        return engine._guarded(iter(decoded), duration), SimpleNamespace(duration=duration)
+
+    monkeypatch.setattr(engine, "_decode", decode)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from tests.support import CLIPS
+from tests.support import CLIPS, decode_as, whisper_window
 from uzwhisper.asr import engine, scripts
 from uzwhisper.asr.languages import SUPPORTED_LANGUAGES
 from uzwhisper.lib.audio import decode_to_array
@@ -140,30 +140,13 @@ def test_each_language_keeps_most_of_the_vocabulary(model):
 def test_a_looping_window_is_marked_untranscribed_and_one_past_the_end_left_out(model):
     # faster-whisper's Segment carries the compression ratio of the text it kept; a window
     # whose every fallback repeated itself keeps a ratio above Whisper's threshold.
-    from faster_whisper.transcribe import Segment, get_compression_ratio
-
-    def segment(text: str, start: float) -> Segment:
-        return Segment(
-            id=0,
-            seek=0,
-            start=start,
-            end=start + 1,
-            text=text,
-            tokens=[],
-            avg_logprob=-0.1,
-            compression_ratio=get_compression_ratio(text),
-            no_speech_prob=0.0,
-            words=None,
-            temperature=1.0,
-        )
-
     decoded = [
-        segment("Вы были удалены из конференции.", 0),
-        segment(" ".join(["Ə"] * 60), 1),
-        segment("OK " * 40, 2),
-        segment("– – – – – – –", 3),
-        segment("ammo boshqa bir sabab bilan", 4),
-        segment("tv show", 11),  # "heard" in the padding past the audio's end
+        whisper_window("Вы были удалены из конференции.", 0),
+        whisper_window(" ".join(["Ə"] * 60), 1),
+        whisper_window("OK " * 40, 2),
+        whisper_window("– – – – – – –", 3),
+        whisper_window("ammo boshqa bir sabab bilan", 4),
+        whisper_window("tv show", 11),  # "heard" in the padding past the audio's end
     ]
     guarded = list(engine._guarded(iter(decoded), duration=10.0))
     assert [(s.start, untranscribed) for s, untranscribed in guarded] == [
@@ -221,34 +204,14 @@ def test_mixed_parts_that_come_back_empty_are_merged_into_one_marked_stretch():
 def test_a_mixed_part_with_no_text_is_marked_from_its_start(monkeypatch):
     """The Uzbek part of an uz-then-ru recording (0–6.27 s) whose only window is a loop marked at
     4.84 s: the whole part is marked, from 0 s, not only its last window; the Russian follows."""
-    from faster_whisper.transcribe import Segment, get_compression_ratio
-
-    def window(text: str, start: float, end: float) -> Segment:
-        return Segment(
-            id=0,
-            seek=0,
-            start=start,
-            end=end,
-            text=text,
-            tokens=[],
-            avg_logprob=-0.1,
-            compression_ratio=get_compression_ratio(text),
-            no_speech_prob=0.0,
-            words=None,
-            temperature=0.8,
-        )
-
     parts = [engine.SpeechPart(0, 100_256, "uz", 0.9), engine.SpeechPart(102_496, 216_352, "ru", 1)]
     decoded = {
-        "uz": [window(" ".join(["Ə"] * 60), 4.84, 6.27)],
-        "ru": [window("Абонент не отвечает.", 0.0, 1.6)],
+        "uz": [whisper_window(" ".join(["Ə"] * 60), 4.84, 6.27)],
+        "ru": [whisper_window("Абонент не отвечает.", 0.0, 1.6)],
     }
 
-    def decode(model, audio, language, options, *, vad_filter):
-        return engine._guarded(iter(decoded[language]), len(audio) / 16000), None
-
     monkeypatch.setattr(engine, "speech_parts", lambda model, audio, cache=None: parts)
-    monkeypatch.setattr(engine, "_decode", decode)
+    decode_as(monkeypatch, decoded)
     audio = np.zeros(216_352, np.float32)
     options = engine.TranscribeOptions(language="mixed", word_timestamps=False)
     results = list(engine.transcribe(None, audio, options).segments)  # type: ignore[arg-type]

@@ -6,12 +6,10 @@ with the sampled fallback); the audio and the VAD that finds its speech are real
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 
-from tests.support import CLIPS
+from tests.support import CLIPS, decode_as, whisper_window
 from uzwhisper.asr import engine
 from uzwhisper.lib.audio import decode_to_array
 
@@ -83,40 +81,14 @@ def test_live_buffers_mark_only_a_buffer_without_text():
     assert _accounted([], [(0.0, 4.0, "uz")], mark_gaps=False) == [(0.0, 4.0, "", "uz", True)]
 
 
-def _window(text: str, start: float, end: float):
-    from faster_whisper.transcribe import Segment, get_compression_ratio
-
-    return Segment(
-        id=0,
-        seek=0,
-        start=start,
-        end=end,
-        text=text,
-        tokens=[],
-        avg_logprob=-0.3,
-        compression_ratio=get_compression_ratio(text),
-        no_speech_prob=0.0,
-        words=None,
-        temperature=0.4,
-    )
-
-
 @pytest.fixture
 def uzbek_clip():
     # 4.4 s of Uzbek (speech from 0.67 s), the clip of the flaky test: its text once ended at 1.4 s.
     return decode_to_array(CLIPS["usc_1131474547_2_29208_1"].path)
 
 
-def _decoding(monkeypatch, windows):
-    def decode(model, audio, language, options, *, vad_filter):
-        duration = len(audio) / 16000
-        return engine._guarded(iter(windows), duration), SimpleNamespace(duration=duration)
-
-    monkeypatch.setattr(engine, "_decode", decode)
-
-
 def test_a_job_whose_decode_stops_early_marks_the_rest_of_its_speech(monkeypatch, uzbek_clip):
-    _decoding(monkeypatch, [_window(" Bu yerda", 0.37, 1.4)])
+    decode_as(monkeypatch, [whisper_window(" Bu yerda", 0.37, 1.4)])
     options = engine.TranscribeOptions(language="uz", word_timestamps=False)
     segments = list(engine.transcribe(None, uzbek_clip, options).segments)  # type: ignore[arg-type]
 
@@ -133,7 +105,7 @@ def test_a_job_whose_decode_stops_early_marks_the_rest_of_its_speech(monkeypatch
 def test_a_mixed_part_whose_decode_stops_early_marks_the_rest(monkeypatch, uzbek_clip):
     parts = [engine.SpeechPart(0, len(uzbek_clip), "uz", 0.9)]
     monkeypatch.setattr(engine, "speech_parts", lambda model, audio, cache=None: parts)
-    _decoding(monkeypatch, [_window(" Bu yerda", 0.37, 1.4)])
+    decode_as(monkeypatch, [whisper_window(" Bu yerda", 0.37, 1.4)])
     options = engine.TranscribeOptions(language="mixed", word_timestamps=False)
     segments = list(engine.transcribe(None, uzbek_clip, options).segments)  # type: ignore[arg-type]
 
@@ -145,7 +117,7 @@ def test_a_mixed_part_whose_decode_stops_early_marks_the_rest(monkeypatch, uzbek
 def test_silence_after_the_text_is_not_marked(monkeypatch, uzbek_clip):
     # The same text followed by silence, not speech: nothing to mark.
     audio = np.concatenate([uzbek_clip[: int(1.5 * 16000)], np.zeros(3 * 16000, np.float32)])
-    _decoding(monkeypatch, [_window(" Bu yerda", 0.37, 1.4)])
+    decode_as(monkeypatch, [whisper_window(" Bu yerda", 0.37, 1.4)])
     options = engine.TranscribeOptions(language="uz", word_timestamps=False)
     segments = list(engine.transcribe(None, audio, options).segments)  # type: ignore[arg-type]
 
@@ -155,7 +127,7 @@ def test_silence_after_the_text_is_not_marked(monkeypatch, uzbek_clip):
 def test_a_live_buffer_marks_speech_left_out_only_in_the_streams_final_decode(
     monkeypatch, uzbek_clip
 ):
-    _decoding(monkeypatch, [_window(" Bu yerda", 0.37, 1.4)])
+    decode_as(monkeypatch, [whisper_window(" Bu yerda", 0.37, 1.4)])
 
     def words(*, final: bool):
         _, _, decoded = engine.transcribe_words(None, uzbek_clip, language="uz", final=final)  # type: ignore[arg-type]
