@@ -413,11 +413,21 @@ player.addEventListener("timeupdate", () => {
   }
 });
 
-player.addEventListener("error", () => {
-  showError(errorRegion, {
-    code: "audio_missing",
-    message: "The audio of this task cannot be played (it may have been deleted). Your text edits are still saved.",
-  });
+player.addEventListener("error", async () => {
+  // The element does not say why it failed; the server does (410 audio_missing when the
+  // recording was deleted). Ask it, so this message and the waveform's say the same thing
+  // whichever arrives last.
+  let reason = "The audio of this task cannot be played in this browser.";
+  try {
+    const response = await fetch(player.currentSrc || player.getAttribute("src"), {
+      credentials: "same-origin",
+      headers: { Range: "bytes=0-0" },
+    });
+    if (!response.ok) settle(response.status, await response.text());
+  } catch (error) {
+    if (error?.code) reason = error.message; // an ApiError from the server, not a dropped connection
+  }
+  showError(errorRegion, { code: "audio_missing", message: `${reason} Your text edits are still saved.` });
 });
 
 function setSpeed(step) {

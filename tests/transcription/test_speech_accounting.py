@@ -18,12 +18,14 @@ def _result(start: float, end: float, text: str = "so'z", language: str = "uz"):
     return engine.SegmentResult(start, end, text, -0.1, 0.0, [], language, untranscribed=not text)
 
 
-def _accounted(results, speech, *, mark_gaps: bool = True):
+def _accounted(results, speech, *, mark_tail: bool = True, duration: float = 10.0):
     stretches = [engine.SpeechStretch(start, end, language) for start, end, language in speech]
     return [
         (round(r.start, 2), round(r.end, 2), r.text, r.language, r.untranscribed)
         for r in engine._merge_untranscribed(
-            engine._accounting_for_speech(iter(results), lambda: stretches, mark_gaps=mark_gaps)
+            engine._accounting_for_speech(
+                iter(results), lambda: stretches, duration=duration, mark_tail=mark_tail
+            )
         )
     ]
 
@@ -73,12 +75,35 @@ def test_a_marker_takes_the_language_of_the_speech_it_covers():
     ]
 
 
-def test_live_buffers_mark_only_a_buffer_without_text():
+def test_live_buffers_leave_the_speech_after_their_last_word_to_the_next_step():
     # The words at a growing buffer's edge are not decoded yet: not marked while text came back.
-    assert _accounted([_result(0.0, 1.0)], [(0.0, 4.0, "uz")], mark_gaps=False) == [
+    assert _accounted([_result(0.0, 1.0)], [(0.0, 4.0, "uz")], mark_tail=False) == [
         (0.0, 1.0, "so'z", "uz", False),
     ]
-    assert _accounted([], [(0.0, 4.0, "uz")], mark_gaps=False) == [(0.0, 4.0, "", "uz", True)]
+    # A gap between words is marked (the next decodes agree on it, or write its words).
+    assert _accounted(
+        [_result(0.0, 1.0), _result(3.0, 4.0)], [(0.0, 4.0, "uz")], mark_tail=False
+    ) == [
+        (0.0, 1.0, "so'z", "uz", False),
+        (1.0, 3.0, "", "uz", True),
+        (3.0, 4.0, "so'z", "uz", False),
+    ]
+    assert _accounted([], [(0.0, 4.0, "uz")], mark_tail=False) == [(0.0, 4.0, "", "uz", True)]
+
+
+def test_the_vad_runs_only_when_a_gap_could_hold_enough_speech():
+    calls = []
+
+    def find_speech():
+        calls.append(1)
+        return [engine.SpeechStretch(0.0, 5.0, "uz")]
+
+    results = [_result(0.0, 2.0), _result(2.3, 4.5)]
+    accounted = engine._accounting_for_speech(
+        iter(results), find_speech, duration=5.0, mark_tail=True
+    )
+    assert [r.untranscribed for r in accounted] == [False, False]
+    assert calls == []
 
 
 @pytest.fixture
@@ -137,3 +162,13 @@ def test_a_live_buffer_marks_speech_left_out_only_in_the_streams_final_decode(
     assert words(final=False) == []  # the stand-in window has no word timings
     # At the end of the stream they would be lost: marked.
     assert words(final=True) == [(1.4, True)]
+
+
+def test_a_live_buffer_marks_speech_skipped_between_its_words(monkeypatch, uzbek_clip):
+    decode_as(
+        monkeypatch, [whisper_window(" Bu yerda", 0.67, 1.2), whisper_window(" ham", 3.5, 4.3)]
+    )
+    _, _, decoded = engine.transcribe_words(None, uzbek_clip, language="uz")  # type: ignore[arg-type]
+    assert [(round(w.start, 2), round(w.end, 2)) for w in decoded if w.untranscribed] == [
+        (1.2, 3.5)
+    ]

@@ -90,10 +90,10 @@ class TranscribeOptions:
     # Whisper's fallback: decode again hotter when a window looks like a failure. Live streams
     # turn it off: half-heard words at the buffer's edge look like failures on every step.
     temperature: tuple[float, ...] = FALLBACK_TEMPERATURES
-    # Mark speech that no segment covers (see MIN_UNCOVERED_SPEECH_S). Live streams turn it off:
-    # the words at a growing buffer's edge are not decoded yet, not lost; a live buffer with no
-    # text at all is still marked.
-    mark_uncovered_speech: bool = True
+    # Speech no segment covers is marked (see MIN_UNCOVERED_SPEECH_S); this one says whether that
+    # holds for the speech after the last segment. Live streams turn it off until their final
+    # decode: the words at a growing buffer's edge are not decoded yet, not lost.
+    mark_speech_after_last_segment: bool = True
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,8 @@ def transcribe(
             _accounting_for_speech(
                 (_segment_result(s, language=language) for s in segments),
                 speech,
-                mark_gaps=options.mark_uncovered_speech,
+                duration=len(audio) / SAMPLE_RATE,
+                mark_tail=options.mark_speech_after_last_segment,
             )
         ),
     )
@@ -257,33 +258,40 @@ def _accounting_for_speech(
     results: Iterator[SegmentResult],
     find_speech: Callable[[], list[SpeechStretch]],
     *,
-    mark_gaps: bool,
+    duration: float,
+    mark_tail: bool,
 ) -> Iterator[SegmentResult]:
-    """Pass the results (in time order) on, and account for the speech they leave out: with
-    `mark_gaps`, each gap between them (and before the first and after the last) that holds at
-    least MIN_UNCOVERED_SPEECH_S of speech gets untranscribed markers over that speech. If no
-    result holds text, all the speech no result covers is marked whatever its length (markers
-    next to each other are merged later), so a transcript never comes back silently empty.
-    `find_speech` (the VAD) runs once, when it is first needed."""
+    """Pass the results (in time order) on, and account for the speech they leave out: each gap
+    between them, before the first and (with `mark_tail`) after the last, that holds at least
+    MIN_UNCOVERED_SPEECH_S of speech gets untranscribed markers over that speech. If no result
+    holds text, all the speech no result covers is marked whatever its length (markers next to
+    each other are merged later), so a transcript never comes back silently empty.
+    `find_speech` (the VAD) runs once, and only when a gap is long enough to matter."""
     speech: list[SpeechStretch] | None = None
+
+    def speech_between(start: float, end: float) -> list[SpeechStretch]:
+        nonlocal speech
+        if end - start < MIN_UNCOVERED_SPEECH_S:
+            return []  # cannot hold enough speech: no VAD needed
+        speech = find_speech() if speech is None else speech
+        return _within(speech, start, end)
+
     covered: list[tuple[float, float]] = []
     covered_until = 0.0
     wrote_text = False
     for result in results:
-        if mark_gaps:
-            speech = find_speech() if speech is None else speech
-            yield from _speech_markers(
-                _within(speech, covered_until, result.start), MIN_UNCOVERED_SPEECH_S
-            )
+        yield from _speech_markers(
+            speech_between(covered_until, result.start), MIN_UNCOVERED_SPEECH_S
+        )
         yield result
         covered.append((result.start, result.end))
         covered_until = max(covered_until, result.end)
         wrote_text = wrote_text or bool(result.text)
-    speech = find_speech() if speech is None else speech
     if not wrote_text:
+        speech = find_speech() if speech is None else speech
         yield from _speech_markers(_outside(speech, covered), 0.0)
-    elif mark_gaps:
-        yield from _speech_markers(_within(speech, covered_until, math.inf), MIN_UNCOVERED_SPEECH_S)
+    elif mark_tail:
+        yield from _speech_markers(speech_between(covered_until, duration), MIN_UNCOVERED_SPEECH_S)
 
 
 def _within(speech: list[SpeechStretch], start: float, end: float) -> list[SpeechStretch]:
@@ -533,7 +541,12 @@ def _transcribe_mixed(
         language_probability=main_probability,
         duration=len(audio) / SAMPLE_RATE,
         segments=_merge_untranscribed(
-            _accounting_for_speech(decode_parts(), speech, mark_gaps=options.mark_uncovered_speech)
+            _accounting_for_speech(
+                decode_parts(),
+                speech,
+                duration=len(audio) / SAMPLE_RATE,
+                mark_tail=options.mark_speech_after_last_segment,
+            )
         ),
     )
 
@@ -618,8 +631,8 @@ def transcribe_words(
     detects it (between Uzbek and Russian); "mixed" decodes each stretch of speech in its own
     language, which each word then carries. A stretch of speech marked untranscribed comes back
     as one word with no text and `untranscribed` set, so live sessions can commit it too. Speech
-    the decode leaves out is marked only in the `final` decode of a stream (see
-    TranscribeOptions.mark_uncovered_speech)."""
+    after the last word is marked only in the `final` decode of a stream (see
+    TranscribeOptions.mark_speech_after_last_segment)."""
     options = TranscribeOptions(
         language=language or "auto",
         beam_size=1,
@@ -627,7 +640,7 @@ def transcribe_words(
         word_timestamps=True,
         initial_prompt=initial_prompt,
         temperature=(0.0,),
-        mark_uncovered_speech=final,
+        mark_speech_after_last_segment=final,
     )
     result = transcribe(model, audio, options, language_cache=language_cache)
     words = []

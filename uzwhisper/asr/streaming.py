@@ -49,7 +49,7 @@ class Decoder(Protocol):
         self, audio: np.ndarray, language: str | None, prompt: str, *, final: bool
     ) -> ChunkResult:
         """Decode `audio` in `language` (None: detect it) after `prompt`. `final`: the stream
-        has ended, so speech the decode leaves out is lost unless it is marked untranscribed
+        has ended, so speech after the last word is lost unless it is marked untranscribed
         (before that, the words at the buffer's edge are only not decoded yet)."""
         ...
 
