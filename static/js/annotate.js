@@ -413,7 +413,7 @@ player.addEventListener("timeupdate", () => {
   }
 });
 
-player.addEventListener("error", async () => {
+async function reportUnplayableAudio() {
   // The element does not say why it failed; the server does (410 audio_missing when the
   // recording was deleted). Ask it, so this message and the waveform's say the same thing
   // whichever arrives last.
@@ -428,7 +428,13 @@ player.addEventListener("error", async () => {
     if (error?.code) reason = error.message; // an ApiError from the server, not a dropped connection
   }
   showError(errorRegion, { code: "audio_missing", message: `${reason} Your text edits are still saved.` });
-});
+  root.dataset.audio = "unplayable";
+}
+
+player.addEventListener("error", reportUnplayableAudio);
+// The element starts loading while the page parses, before this module runs: it may have
+// failed already, and then no error event comes.
+if (player.error) reportUnplayableAudio();
 
 function setSpeed(step) {
   speedIndex = Math.min(SPEEDS.length - 1, Math.max(0, speedIndex + step));

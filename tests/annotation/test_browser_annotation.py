@@ -351,10 +351,9 @@ def test_a_task_whose_audio_is_gone_says_so_and_keeps_the_text_editable(
     error = page.locator("#editor-error")
     error.wait_for(state="visible")
     assert "audio of this task is gone" in error.inner_text()
-    # The player fails too (preload="metadata"); its message, whenever it comes, says the same.
-    page.wait_for_function(
-        "() => document.getElementById('editor-error').innerText.includes('still saved')"
-    )
+    # The player fails too (preload="metadata"). Its message and the waveform's come in either
+    # order, and the last one stays: both must say why.
+    page.wait_for_selector("#editor[data-audio=unplayable]", state="attached")
     assert "audio of this task is gone" in error.inner_text()
     page.keyboard.press("Control+a")
     page.keyboard.type("Текст без звука")
