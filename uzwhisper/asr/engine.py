@@ -525,16 +525,12 @@ def _transcribe_mixed(
 
     def speech() -> list[SpeechStretch]:
         # The VAD's speech, in the language of the part it lies in.
-        chunks = speech_chunks(audio)
-        stretches = []
-        for part in parts:
-            part_start, part_end = part.start / SAMPLE_RATE, part.end / SAMPLE_RATE
-            for start, end in chunks:
-                if min(end, part_end) > max(start, part_start):
-                    stretches.append(
-                        SpeechStretch(max(start, part_start), min(end, part_end), part.language)
-                    )
-        return stretches
+        heard = [SpeechStretch(start, end, "") for start, end in speech_chunks(audio)]
+        return [
+            replace(stretch, language=part.language)
+            for part in parts
+            for stretch in _within(heard, part.start / SAMPLE_RATE, part.end / SAMPLE_RATE)
+        ]
 
     return Transcription(
         language=main,
